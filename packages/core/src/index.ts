@@ -1,0 +1,38 @@
+/**
+ * Fibers for TypeScript: spawn/join, structured cancellation that always runs cleanup,
+ * priorities, fiber-locals, promise interop, and the {@link Scheduler} interface the
+ * other `@rioco/*` packages build on.
+ *
+ * @packageDocumentation
+ */
+export type { Operation, Instruction, Body } from './Operation.js';
+export type { Task, SpawnOptions } from './Task.js';
+export { Priority } from './Task.js';
+export type {
+  Scheduler,
+  SchedulerHooks,
+  Resume,
+  SuspendOptions,
+  WakeSource,
+  FiberInfo,
+  TimerHandle,
+} from './Scheduler.js';
+export type { Clock } from './Clock.js';
+export { RealClock, VirtualClock } from './Clock.js';
+export { run, type RunOptions } from './run.js';
+export { main } from './main.js';
+export { spawn, suspend, yieldNow, supervisor, useScheduler, currentFiber, waitReason } from './spawn.js';
+export { wait, useAbortSignal } from './interop.js';
+export { FiberLocal } from './FiberLocal.js';
+export {
+  RiocoError,
+  InvalidArgumentError,
+  CancelledError,
+  DeadlockError,
+  LeakError,
+  type CoreErrorCode,
+  type ParkedFiberInfo,
+} from './errors.js';
+export { runTest, forEachSeed } from './testing.js';
+export { Suspension } from './internal/suspension.js';
+export { WaitReason } from './internal/waitReason.js';

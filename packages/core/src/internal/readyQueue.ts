@@ -1,0 +1,152 @@
+/**
+ * Ready queues. The scheduler pops one fiber at a time; a fiber is in at most one queue.
+ *
+ * PriorityQueue: eight FIFO rings (priority 0..7, higher first) and a bitmask of the
+ * non-empty ones. With one level in use (the common case) a pop is a ring shift. With
+ * several, each head competes with score `level + waited / AGING_STEP`, where `waited`
+ * counts pops since it was queued: a fiber gains one level per AGING_STEP pops, so a
+ * priority-0 fiber waits at most ~7 * AGING_STEP pops behind a stream of priority-7 work.
+ *
+ * SeededQueue: pops a uniformly random ready fiber from a seeded PRNG, so a test can
+ * explore interleavings and replay one exactly from its seed. It ignores priorities.
+ */
+export interface Queued {
+  priority: number;
+  enqTick: number;
+}
+
+export interface ReadyQueue<F extends Queued> {
+  push(f: F): void;
+  shift(): F | undefined;
+  readonly size: number;
+}
+
+export const AGING_STEP = 16;
+
+class Ring<F> {
+  buf: (F | undefined)[];
+  head = 0;
+  tail = 0;
+  mask: number;
+  size = 0;
+  constructor(cap = 64) {
+    this.buf = new Array<F | undefined>(cap).fill(undefined);
+    this.mask = cap - 1;
+  }
+  push(f: F): void {
+    if (this.size > this.mask) this.grow();
+    this.buf[this.tail] = f;
+    this.tail = (this.tail + 1) & this.mask;
+    this.size++;
+  }
+  shift(): F {
+    const f = this.buf[this.head] as F;
+    this.buf[this.head] = undefined;
+    this.head = (this.head + 1) & this.mask;
+    this.size--;
+    return f;
+  }
+  peek(): F {
+    return this.buf[this.head] as F;
+  }
+  private grow(): void {
+    const n = this.buf.length;
+    const next = new Array<F | undefined>(n * 2).fill(undefined);
+    for (let i = 0; i < this.size; i++) next[i] = this.buf[(this.head + i) & this.mask];
+    this.buf = next;
+    this.head = 0;
+    this.tail = this.size;
+    this.mask = n * 2 - 1;
+  }
+}
+
+export class PriorityQueue<F extends Queued> implements ReadyQueue<F> {
+  private rings: Ring<F>[] = [];
+  private bits = 0;
+  private tick = 0;
+  size = 0;
+
+  constructor() {
+    for (let i = 0; i < 8; i++) this.rings.push(new Ring<F>());
+  }
+
+  push(f: F): void {
+    f.enqTick = this.tick;
+    this.rings[f.priority].push(f);
+    this.bits |= 1 << f.priority;
+    this.size++;
+  }
+
+  shift(): F | undefined {
+    const bits = this.bits;
+    if (bits === 0) return undefined;
+    this.tick++;
+    let level: number;
+    if ((bits & (bits - 1)) === 0) {
+      level = 31 - Math.clz32(bits);
+    } else {
+      level = -1;
+      let best = -Infinity;
+      for (let m = bits; m !== 0; ) {
+        const l = 31 - Math.clz32(m);
+        m &= ~(1 << l);
+        const score = l + (this.tick - this.rings[l].peek().enqTick) / AGING_STEP;
+        if (score > best) {
+          best = score;
+          level = l;
+        }
+      }
+    }
+    const ring = this.rings[level];
+    const f = ring.shift();
+    if (ring.size === 0) this.bits &= ~(1 << level);
+    this.size--;
+    return f;
+  }
+}
+
+/** sfc32: small, fast, good statistical quality, 32-bit state words. */
+export function prng(seed: number): () => number {
+  let a = 0x9e3779b9 ^ seed;
+  let b = 0x243f6a88 ^ Math.imul(seed, 0x85ebca6b);
+  let c = 0xb7e15162;
+  let d = 1;
+  const next = (): number => {
+    a |= 0;
+    b |= 0;
+    c |= 0;
+    d |= 0;
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    return (t >>> 0) / 4294967296;
+  };
+  for (let i = 0; i < 12; i++) next();
+  return next;
+}
+
+export class SeededQueue<F extends Queued> implements ReadyQueue<F> {
+  private items: F[] = [];
+  private random: () => number;
+  constructor(seed: number) {
+    this.random = prng(seed);
+  }
+  get size(): number {
+    return this.items.length;
+  }
+  push(f: F): void {
+    this.items.push(f);
+  }
+  shift(): F | undefined {
+    const n = this.items.length;
+    if (n === 0) return undefined;
+    const i = Math.floor(this.random() * n);
+    const f = this.items[i];
+    // Keep the order of the rest (so the choice alone, not a swap, shapes the schedule).
+    this.items.splice(i, 1);
+    return f;
+  }
+}

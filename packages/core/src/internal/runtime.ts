@@ -1,0 +1,1186 @@
+/**
+ * The runtime: fibers, the run loop, cancellation, wake-source accounting.
+ *
+ * A fiber's continuation is an iterator (normally a generator). The run loop `step`s a
+ * ready fiber: it calls `next`/`throw`/`return` on it until the fiber yields a
+ * Suspension (park), finishes, or spends its operation budget.
+ *
+ * Fiber lifecycle (st):
+ *   READY -> RUNNING -> PARKED -> READY ...          the body runs and parks
+ *   RUNNING -> CHILDREN -> DONE                      body ended; waits for children
+ *   RUNNING -> DONE                                  body ended, no children
+ *
+ * Flags:
+ *   CANCEL    cancellation requested (never cleared)
+ *   CLEANING  return() has been delivered: the fiber runs its finally blocks and can
+ *             not be cancelled again
+ *   BODY_DONE the body's iterator finished (returned or threw)
+ *
+ * Cancellation is sequential and reverse-ordered: cancelling a fiber tears down its
+ * current wait at once (so a dying fiber is never handed a lock or a message), then
+ * cancels its last child; each child that finishes cancels the next-to-last, and when
+ * none is left the fiber itself gets `return()` at its suspension point. So finalizers
+ * run once, children before parents, later siblings before earlier ones, under any
+ * scheduler, the seeded one included.
+ *
+ * Failure: an error that ends a fiber is recorded as its outcome; unless its parent is a
+ * supervisor the parent records the same error (first one wins) and is cancelled, so
+ * the error travels up to whoever joins the topmost failed fiber, unwrapped.
+ *
+ * Resume safety: every park bumps `epoch`; a Resume remembers the epoch it was made
+ * for and does nothing once it differs (already resumed, cancelled, or re-parked).
+ *
+ * Only the runtime's own thread touches any of this.
+ */
+import {
+  CancelledError,
+  DeadlockError,
+  RiocoError,
+  invalid,
+  type ParkedFiberInfo,
+} from '../errors.js';
+import type { Body } from '../Operation.js';
+import type { SpawnOptions, Task } from '../Task.js';
+import type { FiberLocal } from '../FiberLocal.js';
+import type {
+  FiberInfo,
+  Resume,
+  Scheduler,
+  SchedulerHooks,
+  SuspendOptions,
+  TimerHandle,
+  WakeSource,
+} from '../Scheduler.js';
+import { RealClock, type Clock } from '../Clock.js';
+import { Suspension, RESUMED, resumeSlot } from './suspension.js';
+import {
+  internReason,
+  REASON_CHILDREN,
+  REASON_JOIN,
+  REASON_YIELD,
+  reasons,
+  WaitReason,
+} from './waitReason.js';
+import { PriorityQueue, SeededQueue, type ReadyQueue } from './readyQueue.js';
+import { TimerQueue, type TimerEntry } from './timerQueue.js';
+import {
+  ArrayBufferTableMemory,
+  FiberTable,
+  type TableMemory,
+  SLOT_WORDS,
+  F_ID,
+  F_STATE,
+  F_PRIORITY,
+  F_PARENT,
+  F_REASON,
+  F_NAME,
+  F_RUNTIME,
+  F_FLAGS,
+  D_SPAWNED,
+  D_SINCE,
+  D_SWITCHES,
+  H_CURRENT,
+  H_LIVE,
+  HD_SWITCH_SEQ,
+  HD_HEARTBEAT,
+  S_READY,
+  S_RUNNING,
+  S_PARKED,
+  S_CHILDREN,
+  S_DONE,
+  STATE_NAMES,
+} from './table.js';
+
+// ---- flags -------------------------------------------------------------------------
+const CANCEL = 1;
+const CLEANING = 2;
+const BODY_DONE = 4;
+const STARTED = 8;
+const SUPERVISOR = 16;
+const REGISTERING = 32;
+const SYNC_RESUMED = 64;
+const EXTERNAL = 128;
+const OBSERVED = 256;
+
+// ---- resume modes --------------------------------------------------------------------
+const M_NEXT = 0;
+const M_THROW = 1;
+const M_RETURN = 2;
+
+// ---- outcomes ------------------------------------------------------------------------
+const O_PENDING = 0;
+const O_OK = 1;
+const O_ERR = 2;
+const O_CANCELLED = 3;
+
+/** Default operation budget: synchronous resumes a fiber may chain before it yields. */
+export const DEFAULT_BUDGET = 64;
+/** Steps between checks of the time slice, and the slice after which I/O gets a turn. */
+const SLICE_STEPS = 512;
+const SLICE_MS = 4;
+
+const DEFAULT_PRIORITY = 4;
+
+let nextFiberId = 1;
+let nextRuntimeId = 1;
+
+/** The fiber running now, across all runtimes of this thread. */
+let current: Fiber<unknown> | undefined;
+
+resumeSlot.take = () => {
+  const f = current as Fiber<unknown>;
+  const v = f.value;
+  f.value = undefined;
+  return v;
+};
+
+type AnyIterator = Iterator<unknown, unknown, unknown>;
+
+interface Joiner {
+  resume: Resume<unknown>;
+  /** halt(): resolve with undefined instead of the outcome. */
+  quiet: boolean;
+}
+
+interface Deferred {
+  promise: Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Lazily allocated, rarely used per-fiber state (keeps parked fibers small). */
+class FiberExtras {
+  joiners: Joiner[] | null = null;
+  deferred: Deferred | null = null;
+  abort: AbortController | null = null;
+}
+
+class ResumeHandle<T> implements Resume<T> {
+  private readonly f: Fiber<unknown>;
+  private readonly epoch: number;
+  constructor(f: Fiber<unknown>, epoch: number) {
+    this.f = f;
+    this.epoch = epoch;
+  }
+  ok(value: T): void {
+    const f = this.f;
+    if (f.epoch !== this.epoch) return;
+    f.rt.resumeFiber(f, M_NEXT, value);
+  }
+  fail(error: unknown): void {
+    const f = this.f;
+    if (f.epoch !== this.epoch) return;
+    f.rt.resumeFiber(f, M_THROW, error);
+  }
+}
+
+const YIELD_NOW = new Suspension<void>(null, REASON_YIELD, undefined, false);
+export function yieldNowOp(): Suspension<void> {
+  return YIELD_NOW;
+}
+
+/**
+ * A fiber. It is also the Task handed to users (one object per fiber).
+ */
+export class Fiber<T> implements Task<T>, FiberInfo {
+  readonly id: number;
+  readonly rt: Runtime;
+  readonly parent: Fiber<unknown> | null;
+  name: string | undefined;
+  slot: number;
+  priority: number;
+  enqTick = 0;
+  st = S_READY;
+  flags = 0;
+  mode = M_NEXT;
+  epoch = 0;
+  /** Resume value while READY; the result once DONE with O_OK. */
+  value: unknown = undefined;
+  error: unknown = undefined;
+  outcome = O_PENDING;
+  body: Body<T, readonly unknown[]> | null;
+  args: readonly unknown[] | undefined;
+  iter: AnyIterator | null = null;
+  wait: Suspension<unknown> | null = null;
+  teardown: (() => void) | void | null = null;
+  children = 0;
+  firstChild: Fiber<unknown> | null = null;
+  lastChild: Fiber<unknown> | null = null;
+  prevSibling: Fiber<unknown> | null = null;
+  nextSibling: Fiber<unknown> | null = null;
+  locals: Map<FiberLocal<unknown>, unknown> | null;
+  x: FiberExtras | null = null;
+
+  constructor(
+    rt: Runtime,
+    parent: Fiber<unknown> | null,
+    body: Body<T, readonly unknown[]>,
+    args: readonly unknown[] | undefined,
+    priority: number,
+    name: string | undefined,
+    locals: Map<FiberLocal<unknown>, unknown> | null,
+  ) {
+    this.id = nextFiberId++;
+    this.rt = rt;
+    this.parent = parent;
+    this.body = body;
+    this.args = args;
+    this.priority = priority;
+    this.name = name;
+    this.locals = locals;
+    this.slot = rt.table.alloc();
+  }
+
+  // ---- FiberInfo -------------------------------------------------------------------
+  get state(): string {
+    return STATE_NAMES[this.st];
+  }
+  get parentId(): number {
+    return this.parent === null ? 0 : this.parent.id;
+  }
+  get waitingOn(): string | undefined {
+    if (this.st === S_CHILDREN) return REASON_CHILDREN.label;
+    if (this.st !== S_PARKED || this.wait === null) return undefined;
+    const r = this.wait.reason;
+    return typeof r === 'string' ? r : r.label;
+  }
+  get waitTarget(): object | undefined {
+    return this.st === S_PARKED && this.wait !== null ? this.wait.target : undefined;
+  }
+
+  // ---- Task ------------------------------------------------------------------------
+  get done(): boolean {
+    return this.st === S_DONE;
+  }
+
+  cancel(): void {
+    this.rt.cancelFiber(this);
+  }
+
+  halt(): Suspension<void> {
+    this.cancel();
+    return this.rt.joinOp(this, true) as Suspension<void>;
+  }
+
+  [Symbol.iterator](): Iterator<Suspension<unknown>, T, unknown> {
+    return (this.rt.joinOp(this, false) as unknown as Suspension<T>)[Symbol.iterator]();
+  }
+
+  [Symbol.dispose](): void {
+    this.cancel();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.cancel();
+    return this.settledPromise().then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return (this.settledPromise() as Promise<T>).then(onfulfilled, onrejected);
+  }
+
+  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return (this.settledPromise() as Promise<T>).catch(onrejected);
+  }
+
+  finally(onfinally?: (() => void) | null): Promise<T> {
+    return (this.settledPromise() as Promise<T>).finally(onfinally);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Task';
+  }
+
+  toString(): string {
+    return `Task#${this.id}${this.name ? `(${this.name})` : ''}`;
+  }
+
+  /** The promise that settles with the outcome; created on first use. */
+  settledPromise(): Promise<unknown> {
+    const x = (this.x ??= new FiberExtras());
+    this.flags |= OBSERVED;
+    if (x.deferred === null) {
+      let resolve!: (v: unknown) => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<unknown>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      x.deferred = { promise, resolve, reject };
+      if (this.st === S_DONE) settleDeferred(this, x.deferred);
+    }
+    return x.deferred.promise;
+  }
+}
+
+function outcomeError(f: Fiber<unknown>): unknown {
+  return f.outcome === O_ERR ? f.error : new CancelledError();
+}
+
+function settleDeferred(f: Fiber<unknown>, d: Deferred): void {
+  if (f.outcome === O_OK) d.resolve(f.value);
+  else d.reject(outcomeError(f));
+}
+
+export interface RuntimeOptions {
+  clock?: Clock;
+  /** Seeded scheduler: pick among ready fibers at random, reproducibly. */
+  seed?: number;
+  /** Operation budget (synchronous resumes in a row). The seeded scheduler uses 1. */
+  budget?: number;
+  hooks?: SchedulerHooks;
+  /** Fiber table memory (the native one, or an ArrayBuffer by default). */
+  tableMemory?: TableMemory;
+  /** Called when the runtime has finished and released everything. */
+  onClose?: () => void;
+}
+
+const liveRuntimes = new Set<Runtime>();
+let beforeExitInstalled = false;
+
+function onBeforeExit(): void {
+  // The event loop is empty: nothing can wake a parked fiber any more.
+  for (const rt of [...liveRuntimes]) rt.reportStall('the event loop is empty');
+}
+
+class WakeRef implements WakeSource {
+  private rt: Runtime | null;
+  readonly ref: boolean;
+  constructor(rt: Runtime, ref: boolean) {
+    this.rt = rt;
+    this.ref = ref;
+  }
+  release(): void {
+    const rt = this.rt;
+    if (rt === null) return;
+    this.rt = null;
+    if (this.ref) rt.refs--;
+    else rt.unrefs--;
+    rt.afterRelease();
+  }
+}
+
+class TimerRef implements TimerHandle {
+  readonly e: TimerEntry;
+  constructor(e: TimerEntry) {
+    this.e = e;
+  }
+  cancel(): void {
+    this.e.cancel();
+  }
+  get settled(): boolean {
+    return this.e.settled;
+  }
+}
+
+export class Runtime implements Scheduler {
+  readonly id = nextRuntimeId++;
+  readonly kind: 'default' | 'seeded';
+  readonly seed: number | undefined;
+  readonly clock: Clock;
+  readonly table: FiberTable;
+  private readonly queue: ReadyQueue<Fiber<unknown>>;
+  private readonly budget: number;
+  private readonly timers = new TimerQueue();
+  private hooks: SchedulerHooks[] | null = null;
+  root: Fiber<unknown> | null = null;
+  live = 0;
+  /** Wake sources that keep the program alive (ref'd timers, external waits, sockets). */
+  refs = 0;
+  /** Wake sources that do not keep it alive (unref'd timers, unref'd sockets). */
+  unrefs = 0;
+  private scheduled = false;
+  private draining = false;
+  private closed = false;
+  /** Coarse time: one clock read per drain, written into the table on state changes. */
+  private coarseNow = 0;
+  private readonly drainFn = (): void => this.drain();
+  private readonly fireTimersFn = (): void => this.fireTimers();
+  private readonly onClose: (() => void) | undefined;
+  private stallReported = false;
+
+  constructor(options: RuntimeOptions = {}) {
+    this.clock = options.clock ?? new RealClock();
+    const seed = options.seed;
+    if (seed !== undefined) {
+      if (!Number.isInteger(seed)) throw invalid(`seed must be an integer, got ${String(seed)}`);
+      this.kind = 'seeded';
+      this.seed = seed;
+      this.queue = new SeededQueue<Fiber<unknown>>(seed);
+      this.budget = options.budget ?? 1;
+    } else {
+      this.kind = 'default';
+      this.seed = undefined;
+      this.queue = new PriorityQueue<Fiber<unknown>>();
+      this.budget = options.budget ?? DEFAULT_BUDGET;
+    }
+    if (!Number.isInteger(this.budget) || this.budget < 1) {
+      throw invalid(`budget must be an integer >= 1, got ${String(options.budget)}`);
+    }
+    this.table = new FiberTable(options.tableMemory ?? new ArrayBufferTableMemory());
+    if (options.hooks) this.hooks = [options.hooks];
+    this.onClose = options.onClose;
+    this.timers.onChange = () => this.armClock();
+    this.timers.onSettle = (e) => {
+      if (e.ref) this.refs--;
+      else this.unrefs--;
+    };
+    liveRuntimes.add(this);
+    if (!beforeExitInstalled) {
+      beforeExitInstalled = true;
+      process.on('beforeExit', onBeforeExit);
+    }
+  }
+
+  // ---- Scheduler interface ----------------------------------------------------------
+
+  current(): FiberInfo | undefined {
+    return current !== undefined && current.rt === this ? current : undefined;
+  }
+
+  suspend<T>(register: (resume: Resume<T>) => (() => void) | void, options?: SuspendOptions): Suspension<T> {
+    return makeSuspension(register, options);
+  }
+
+  spawn<T, A extends readonly unknown[] = []>(body: Body<T, A>, options?: SpawnOptions<A>): Task<T> {
+    const parent = current;
+    if (parent === undefined || parent.rt !== this) {
+      throw new RiocoError('NO_CURRENT_FIBER', 'spawn() must be called from a fiber of this runtime (inside run()/main())');
+    }
+    return this.spawnChild(parent, body, options);
+  }
+
+  holdWakeSource(ref = true): WakeSource {
+    if (ref) this.refs++;
+    else this.unrefs++;
+    return new WakeRef(this, ref);
+  }
+
+  setTimer(at: number, callback: () => void, options?: { ref?: boolean }): TimerHandle {
+    if (typeof at !== 'number' || Number.isNaN(at)) throw invalid(`timer deadline must be a number, got ${String(at)}`);
+    if (typeof callback !== 'function') throw invalid('timer callback must be a function');
+    return new TimerRef(this.addTimer(at, callback, options?.ref !== false));
+  }
+
+  /** Internal form of setTimer: returns the entry itself (one allocation less). */
+  addTimer(at: number, callback: () => void, ref: boolean): TimerEntry {
+    if (ref) this.refs++;
+    else this.unrefs++;
+    return this.timers.add(at, callback, ref);
+  }
+
+  addHooks(hooks: SchedulerHooks): () => void {
+    (this.hooks ??= []).push(hooks);
+    return () => {
+      if (this.hooks === null) return;
+      const i = this.hooks.indexOf(hooks);
+      if (i >= 0) this.hooks.splice(i, 1);
+      if (this.hooks.length === 0) this.hooks = null;
+    };
+  }
+
+  fibers(): FiberInfo[] {
+    const out: FiberInfo[] = [];
+    const visit = (f: Fiber<unknown>): void => {
+      out.push(f);
+      for (let c = f.firstChild; c !== null; c = c.nextSibling) visit(c);
+    };
+    if (this.root !== null && this.root.st !== S_DONE) visit(this.root);
+    return out;
+  }
+
+  // ---- spawning ---------------------------------------------------------------------
+
+  spawnRoot<T>(body: Body<T, readonly unknown[]>, name?: string): Fiber<T> {
+    checkBody(body);
+    const f = new Fiber<T>(this, null, body, undefined, DEFAULT_PRIORITY, name, null);
+    this.root = f;
+    this.initFiber(f);
+    return f;
+  }
+
+  spawnChild<T, A extends readonly unknown[]>(
+    parent: Fiber<unknown>,
+    body: Body<T, A>,
+    options: SpawnOptions<A> | undefined,
+  ): Fiber<T> {
+    checkBody(body);
+    let priority = parent.priority;
+    let name: string | undefined;
+    let locals = parent.locals;
+    let args: readonly unknown[] | undefined;
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null) throw invalid('spawn options must be an object');
+      if (options.priority !== undefined) priority = checkPriority(options.priority);
+      if (options.name !== undefined) {
+        if (typeof options.name !== 'string') throw invalid('spawn option "name" must be a string');
+        name = options.name;
+      }
+      if (options.args !== undefined) {
+        if (!Array.isArray(options.args)) throw invalid('spawn option "args" must be an array');
+        if (typeof body !== 'function') throw invalid('spawn option "args" needs a function body');
+        args = options.args;
+      }
+      if (options.locals !== undefined) {
+        locals = new Map(locals ?? undefined);
+        for (const [k, v] of options.locals) locals.set(k, v);
+      }
+    }
+    const f = new Fiber<T>(this, parent, body as Body<T, readonly unknown[]>, args, priority, name, locals);
+    const fu = f as Fiber<unknown>;
+    // Link as the parent's last child.
+    const last = parent.lastChild;
+    fu.prevSibling = last;
+    if (last === null) parent.firstChild = fu;
+    else last.nextSibling = fu;
+    parent.lastChild = fu;
+    parent.children++;
+    this.initFiber(fu);
+    return f;
+  }
+
+  private initFiber(f: Fiber<unknown>): void {
+    const t = this.table;
+    const i32 = t.i32;
+    const base = f.slot * SLOT_WORDS;
+    i32[base + F_STATE] = S_READY;
+    i32[base + F_PRIORITY] = f.priority;
+    i32[base + F_PARENT] = f.parent === null ? 0 : f.parent.id;
+    i32[base + F_REASON] = 0;
+    i32[base + F_NAME] = f.name === undefined ? 0 : t.mem.putString(f.name);
+    i32[base + F_RUNTIME] = this.id;
+    i32[base + F_FLAGS] = 0;
+    const d = f.slot * 8;
+    t.f64[d + D_SPAWNED] = this.coarseNow;
+    t.f64[d + D_SINCE] = this.coarseNow;
+    t.f64[d + D_SWITCHES] = 0;
+    i32[base + F_ID] = f.id; // last: a reader sees a complete slot once ID is set
+    this.live++;
+    t.mem.header.i32[H_LIVE] = this.live;
+    if (this.hooks !== null) for (const h of this.hooks) h.spawn?.(f);
+    this.enqueue(f);
+  }
+
+  // ---- the run loop -------------------------------------------------------------------
+
+  private enqueue(f: Fiber<unknown>): void {
+    f.st = S_READY;
+    this.table.i32[f.slot * SLOT_WORDS + F_STATE] = S_READY;
+    this.queue.push(f);
+    if (!this.draining && !this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.drainFn);
+    }
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    if (this.closed) return;
+    this.draining = true;
+    const start = this.clock.virtual ? performance.now() : this.clock.now();
+    this.coarseNow = start;
+    this.table.mem.header.f64[HD_HEARTBEAT] = start;
+    const saved = current;
+    let n = 0;
+    try {
+      let f: Fiber<unknown> | undefined;
+      while ((f = this.queue.shift()) !== undefined) {
+        this.step(f);
+        if (++n === SLICE_STEPS) {
+          n = 0;
+          const now = performance.now();
+          this.coarseNow = now;
+          if (now - start > SLICE_MS && this.queue.size > 0) {
+            // Give I/O callbacks a turn; come back right after them.
+            this.scheduled = true;
+            setImmediate(this.drainFn);
+            return;
+          }
+        }
+      }
+    } finally {
+      current = saved;
+      this.table.mem.header.i32[H_CURRENT] = 0;
+      this.draining = false;
+    }
+    this.checkIdle();
+  }
+
+  /** Run `f` until it parks, finishes or spends its budget. */
+  private step(f: Fiber<unknown>): void {
+    const base = f.slot * SLOT_WORDS;
+    const header = this.table.mem.header;
+    if ((f.flags & (CANCEL | CLEANING)) === CANCEL && !this.beginCleanup(f)) return;
+    let budget = this.budget;
+    for (;;) {
+      f.st = S_RUNNING;
+      // Re-read the views each time: user code may have grown (moved) the table.
+      this.table.i32[base + F_STATE] = S_RUNNING;
+      this.table.f64[f.slot * 8 + D_SWITCHES]++;
+      header.i32[H_CURRENT] = f.id;
+      header.f64[HD_SWITCH_SEQ]++;
+      if (this.hooks !== null) for (const h of this.hooks) h.switch?.(f);
+      current = f;
+      let r: IteratorResult<unknown, unknown>;
+      try {
+        let it = f.iter;
+        if (it === null) {
+          if (f.flags & CLEANING) {
+            // Cancelled before it ever ran: nothing to clean up.
+            current = undefined;
+            this.bodyReturned(f, undefined);
+            return;
+          }
+          it = f.iter = startBody(f);
+          f.flags |= STARTED;
+          r = it.next();
+        } else if (f.mode === M_NEXT) {
+          r = it.next(RESUMED);
+        } else if (f.mode === M_THROW) {
+          f.mode = M_NEXT;
+          const e = f.value;
+          f.value = undefined;
+          if (it.throw === undefined) throw e;
+          r = it.throw(e);
+        } else {
+          f.mode = M_NEXT;
+          r = it.return === undefined ? { done: true, value: undefined } : it.return(undefined);
+        }
+      } catch (e) {
+        current = undefined;
+        this.bodyThrew(f, e);
+        return;
+      }
+      current = undefined;
+      if (r.done === true) {
+        this.bodyReturned(f, r.value);
+        return;
+      }
+      if (!this.park(f, r.value)) return;
+      if (--budget === 0) {
+        this.enqueue(f);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Cancellation was requested and not yet delivered. Returns true when the fiber should
+   * run now with `return()`; false when it waits for its children first.
+   */
+  private beginCleanup(f: Fiber<unknown>): boolean {
+    if (f.children > 0) {
+      this.parkOnChildren(f);
+      this.cancelFiber(f.lastChild as Fiber<unknown>);
+      return false;
+    }
+    f.flags |= CLEANING;
+    f.mode = M_RETURN;
+    f.value = undefined;
+    return true;
+  }
+
+  private parkOnChildren(f: Fiber<unknown>): void {
+    f.st = S_PARKED;
+    f.wait = null;
+    f.epoch++;
+    const base = f.slot * SLOT_WORDS;
+    this.table.i32[base + F_STATE] = S_PARKED;
+    this.table.i32[base + F_REASON] = REASON_CHILDREN.id;
+  }
+
+  /**
+   * The fiber yielded `instr`. Returns true when it can continue at once (the wait was
+   * satisfied synchronously, or cancellation must be delivered), false when it parked.
+   */
+  private park(f: Fiber<unknown>, instr: unknown): boolean {
+    if ((f.flags & (CANCEL | CLEANING)) === CANCEL) return this.beginCleanup(f);
+    if (!(instr instanceof Suspension)) {
+      f.mode = M_THROW;
+      f.value = new RiocoError(
+        'INVALID_YIELD',
+        `a fiber yielded ${describe(instr)}; fibers must only \`yield*\` operations (yield* sleep(1), yield* task, …), never plain \`yield\``,
+      );
+      return true;
+    }
+    if (instr === YIELD_NOW) {
+      f.mode = M_NEXT;
+      f.value = undefined;
+      this.enqueue(f);
+      return false;
+    }
+    const s = instr as Suspension<unknown>;
+    const epoch = ++f.epoch;
+    f.wait = s;
+    f.st = S_PARKED;
+    const base = f.slot * SLOT_WORDS;
+    const i32 = this.table.i32;
+    i32[base + F_STATE] = S_PARKED;
+    const reason = s.reason;
+    i32[base + F_REASON] = typeof reason === 'string' ? internReason(reason).id : reason.id;
+    this.table.f64[f.slot * 8 + D_SINCE] = this.coarseNow;
+    f.flags |= REGISTERING;
+    let td: (() => void) | void = undefined;
+    try {
+      td = (s.register as (r: Resume<unknown>) => (() => void) | void)(new ResumeHandle(f, epoch));
+    } catch (e) {
+      f.flags &= ~REGISTERING;
+      if (f.epoch === epoch) {
+        f.epoch++;
+        f.st = S_RUNNING;
+        f.wait = null;
+        f.mode = M_THROW;
+        f.value = e;
+        return true;
+      }
+      // Resumed, then threw: the resume wins.
+    }
+    f.flags &= ~REGISTERING;
+    if (f.flags & SYNC_RESUMED) {
+      f.flags &= ~SYNC_RESUMED;
+      f.wait = null;
+      return true;
+    }
+    f.teardown = td;
+    if (s.external) {
+      f.flags |= EXTERNAL;
+      this.refs++;
+    }
+    if (this.hooks !== null) for (const h of this.hooks) h.park?.(f, f.waitingOn as string);
+    return false;
+  }
+
+  /** Called by a Resume whose epoch matched. */
+  resumeFiber(f: Fiber<unknown>, mode: number, value: unknown): void {
+    f.epoch++;
+    f.mode = mode;
+    f.value = value;
+    if (f.flags & REGISTERING) {
+      f.flags |= SYNC_RESUMED;
+      return;
+    }
+    f.teardown = null;
+    f.wait = null;
+    if (f.flags & EXTERNAL) {
+      f.flags &= ~EXTERNAL;
+      this.refs--;
+    }
+    if (this.hooks !== null) for (const h of this.hooks) h.wake?.(f);
+    this.enqueue(f);
+  }
+
+  // ---- completion -------------------------------------------------------------------
+
+  private bodyReturned(f: Fiber<unknown>, value: unknown): void {
+    f.flags |= BODY_DONE;
+    f.iter = null;
+    if (f.outcome === O_PENDING) {
+      if (f.flags & CLEANING) f.outcome = O_CANCELLED;
+      else {
+        f.outcome = O_OK;
+        f.value = value;
+      }
+    }
+    this.afterBody(f);
+  }
+
+  private bodyThrew(f: Fiber<unknown>, error: unknown): void {
+    f.flags |= BODY_DONE;
+    f.iter = null;
+    if (f.outcome !== O_ERR) {
+      f.outcome = O_ERR;
+      f.error = error;
+      f.value = undefined;
+    }
+    if (f.children > 0 && !(f.flags & CANCEL)) {
+      // A failed fiber's children are cancelled (in reverse order) before it completes.
+      f.flags |= CANCEL;
+    }
+    this.afterBody(f);
+  }
+
+  private afterBody(f: Fiber<unknown>): void {
+    if (f.children === 0) {
+      this.finish(f);
+      return;
+    }
+    f.st = S_CHILDREN;
+    const base = f.slot * SLOT_WORDS;
+    this.table.i32[base + F_STATE] = S_CHILDREN;
+    this.table.i32[base + F_REASON] = REASON_CHILDREN.id;
+    // A fiber that failed (or was cancelled after its body ended) cancels its children;
+    // children spawned by cleanup code (CLEANING) run to completion.
+    if ((f.flags & (CANCEL | CLEANING)) === CANCEL) this.cancelFiber(f.lastChild as Fiber<unknown>);
+  }
+
+  private finish(f: Fiber<unknown>): void {
+    f.st = S_DONE;
+    f.body = null;
+    f.args = undefined;
+    f.wait = null;
+    f.teardown = null;
+    const t = this.table;
+    const base = f.slot * SLOT_WORDS;
+    const nameId = t.i32[base + F_NAME];
+    if (nameId !== 0) t.mem.dropString(nameId);
+    t.release(f.slot);
+    this.live--;
+    t.mem.header.i32[H_LIVE] = this.live;
+    if (this.hooks !== null) {
+      const o = f.outcome === O_OK ? 'ok' : f.outcome === O_ERR ? 'error' : 'cancelled';
+      for (const h of this.hooks) h.exit?.(f, o, f.error);
+    }
+    const p = f.parent;
+    if (p !== null) {
+      // Unlink from the parent.
+      const prev = f.prevSibling;
+      const next = f.nextSibling;
+      if (prev === null) p.firstChild = next;
+      else prev.nextSibling = next;
+      if (next === null) p.lastChild = prev;
+      else next.prevSibling = prev;
+      f.prevSibling = f.nextSibling = null;
+      p.children--;
+    }
+    const x = f.x;
+    const joiners = x === null ? null : x.joiners;
+    let handled = joiners !== null && joiners.length > 0;
+    if (f.outcome === O_ERR && p !== null && !(p.flags & SUPERVISOR)) {
+      this.failParent(p, f.error);
+      handled = true;
+    }
+    if (joiners !== null) {
+      x!.joiners = null;
+      for (const j of joiners) {
+        if (j.quiet || f.outcome === O_OK) j.resume.ok(j.quiet ? undefined : f.value);
+        else j.resume.fail(outcomeError(f));
+      }
+    }
+    if (x !== null && x.deferred !== null) {
+      settleDeferred(f, x.deferred);
+      handled = true;
+    }
+    if (f.outcome === O_ERR && !handled && p !== null && !(f.flags & OBSERVED)) {
+      this.unhandled(f.error, f);
+    }
+    if (p !== null) this.childFinished(p);
+    else this.rootFinished();
+  }
+
+  private childFinished(p: Fiber<unknown>): void {
+    if ((p.flags & (CANCEL | CLEANING)) === CANCEL) {
+      if (p.children > 0) {
+        this.cancelFiber(p.lastChild as Fiber<unknown>);
+      } else if (p.flags & BODY_DONE) {
+        this.finish(p);
+      } else if (p.st === S_PARKED) {
+        // Parked on its children: now deliver its own return().
+        p.flags |= CLEANING;
+        p.mode = M_RETURN;
+        p.value = undefined;
+        this.enqueue(p);
+      }
+      // READY or RUNNING: step/park deliver the return() when it next runs.
+    } else if (p.children === 0 && p.flags & BODY_DONE) {
+      this.finish(p);
+    }
+  }
+
+  private failParent(p: Fiber<unknown>, error: unknown): void {
+    if (p.outcome !== O_ERR) {
+      p.outcome = O_ERR;
+      p.error = error;
+      p.value = undefined;
+    }
+    this.cancelFiber(p);
+  }
+
+  private unhandled(error: unknown, f: Fiber<unknown>): void {
+    if (this.hooks !== null && this.hooks.some((h) => h.unhandledError)) {
+      for (const h of this.hooks) h.unhandledError?.(error, f);
+    } else {
+      console.error(`rioco: unhandled error in supervised fiber ${f.toString()}:`, error);
+    }
+  }
+
+  // ---- cancellation ---------------------------------------------------------------
+
+  cancelFiber(f: Fiber<unknown>): void {
+    if (f.st === S_DONE || f.flags & CANCEL) return;
+    f.flags |= CANCEL;
+    this.table.i32[f.slot * SLOT_WORDS + F_FLAGS] |= 2;
+    const abort = f.x?.abort;
+    if (abort) abort.abort(new CancelledError('the fiber was cancelled'));
+    if (f.st === S_PARKED) {
+      this.releaseWait(f);
+      if (f.children > 0) {
+        this.parkOnChildren(f);
+        this.cancelFiber(f.lastChild as Fiber<unknown>);
+      } else {
+        f.flags |= CLEANING;
+        f.mode = M_RETURN;
+        f.value = undefined;
+        this.enqueue(f);
+      }
+    } else if (f.st === S_CHILDREN) {
+      this.cancelFiber(f.lastChild as Fiber<unknown>);
+    }
+    // READY: step() delivers it; RUNNING (cancelled by its own code): park() does.
+  }
+
+  /** Tear down the current wait of a parked fiber (its resume becomes a no-op). */
+  private releaseWait(f: Fiber<unknown>): void {
+    f.epoch++;
+    const td = f.teardown;
+    f.teardown = null;
+    f.wait = null;
+    if (f.flags & EXTERNAL) {
+      f.flags &= ~EXTERNAL;
+      this.refs--;
+    }
+    if (typeof td === 'function') {
+      try {
+        td();
+      } catch (e) {
+        if (f.outcome !== O_ERR) {
+          f.outcome = O_ERR;
+          f.error = e;
+        }
+      }
+    }
+  }
+
+  // ---- joins ------------------------------------------------------------------------
+
+  joinOp(f: Fiber<unknown>, quiet: boolean): Suspension<unknown> {
+    const me = current;
+    if (me !== undefined && me.rt !== f.rt) {
+      throw new RiocoError(
+        'FOREIGN_TASK',
+        `cannot join ${f.toString()}: it belongs to another runtime; use wait(task) to await it as a promise`,
+      );
+    }
+    if (me === f && !quiet) {
+      throw invalid(`${f.toString()} cannot join itself (it would wait forever)`);
+    }
+    return new Suspension<unknown>(
+      (resume) => {
+        if (f.st === S_DONE) {
+          if (quiet || f.outcome === O_OK) resume.ok(quiet ? undefined : f.value);
+          else resume.fail(outcomeError(f));
+          return;
+        }
+        const x = (f.x ??= new FiberExtras());
+        const j: Joiner = { resume, quiet };
+        (x.joiners ??= []).push(j);
+        return () => {
+          const list = x.joiners;
+          if (list === null) return;
+          const i = list.indexOf(j);
+          if (i >= 0) list.splice(i, 1);
+        };
+      },
+      REASON_JOIN,
+      f,
+      false,
+    );
+  }
+
+  // ---- timers, idleness, deadlock -------------------------------------------------------
+
+  private armClock(): void {
+    const top = this.timers.peek();
+    if (top === undefined) this.clock.arm(null, this.fireTimersFn, false);
+    else this.clock.arm(top.at, this.fireTimersFn, this.timers.refCount > 0);
+  }
+
+  private fireTimers(): void {
+    if (this.closed) return;
+    this.timers.fireDue(this.clock.now());
+    this.afterRelease();
+  }
+
+  afterRelease(): void {
+    if (!this.draining && !this.scheduled && this.queue.size === 0) this.checkIdle();
+  }
+
+  /** Nothing is ready. Decide whether time should jump, daemons end, or a deadlock be reported. */
+  private checkIdle(): void {
+    if (this.closed || this.live === 0 || this.queue.size > 0) return;
+    const timerRefs = this.timers.refCount;
+    if (this.refs > timerRefs) return; // I/O, promises, callbacks pending
+    if (timerRefs > 0) {
+      if (this.clock.virtual) {
+        const top = this.timers.peek() as TimerEntry;
+        this.clock.advanceTo?.(top.at);
+        this.timers.fireDue(this.clock.now());
+      }
+      return;
+    }
+    // No ref'd wake source is pending.
+    const root = this.root as Fiber<unknown>;
+    if (this.unrefs > 0) {
+      // Only unref'd sources: children of a finished root are daemons; end them.
+      if (root.st === S_CHILDREN) this.cancelFiber(root);
+      return;
+    }
+    this.reportStall();
+  }
+
+  /** Fail the root with a DeadlockError naming every parked fiber. */
+  reportStall(detail?: string): void {
+    if (this.closed || this.live === 0) return;
+    if (this.queue.size > 0 || this.draining || this.scheduled) return;
+    const parked: ParkedFiberInfo[] = [];
+    for (const fi of this.fibers()) {
+      const f = fi as Fiber<unknown>;
+      if (f.st === S_PARKED || f.st === S_CHILDREN) {
+        parked.push({ id: f.id, name: f.name ?? `fiber-${f.id}`, waitingOn: describeWait(f) });
+      }
+    }
+    const err = new DeadlockError(parked, detail);
+    const root = this.root as Fiber<unknown>;
+    if (this.stallReported || root.flags & CLEANING) {
+      // Cleanup itself is stuck: abandon the fibers so the root settles.
+      this.abandon(err);
+      return;
+    }
+    this.stallReported = true;
+    this.failParent(root, err);
+    if (this.queue.size === 0 && !this.scheduled) this.checkIdle();
+  }
+
+  private abandon(err: unknown): void {
+    const root = this.root as Fiber<unknown>;
+    const all = this.fibers() as Fiber<unknown>[];
+    for (let i = all.length - 1; i >= 0; i--) {
+      const f = all[i];
+      if (f.st === S_PARKED) this.releaseWait(f);
+      f.st = S_DONE;
+      this.table.release(f.slot);
+    }
+    this.live = 0;
+    if (root.outcome !== O_ERR) {
+      root.outcome = O_ERR;
+      root.error = err;
+    }
+    const joiners = root.x?.joiners;
+    if (joiners) for (const j of joiners) j.resume.fail(err);
+    if (root.x?.deferred) settleDeferred(root, root.x.deferred);
+    this.rootFinished();
+  }
+
+  private rootFinished(): void {
+    this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    liveRuntimes.delete(this);
+    if (liveRuntimes.size === 0 && beforeExitInstalled) {
+      beforeExitInstalled = false;
+      process.off('beforeExit', onBeforeExit);
+    }
+    this.clock.arm(null, this.fireTimersFn, false);
+    this.onClose?.();
+    this.table.mem.close();
+  }
+
+  /** Pending timers (for the leak check of tests). */
+  get pendingTimers(): number {
+    return this.timers.size;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+// ---- helpers ----------------------------------------------------------------------------
+
+function startBody(f: Fiber<unknown>): AnyIterator {
+  const body = f.body as Body<unknown, readonly unknown[]>;
+  const op = typeof body === 'function' ? (f.args === undefined ? body() : body(...f.args)) : body;
+  if (op === null || typeof op !== 'object' || typeof (op as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
+    throw invalid(`the spawned function returned ${describe(op)}, not an operation; write it as a generator function (function* () { … })`);
+  }
+  return (op as Iterable<unknown>)[Symbol.iterator]() as AnyIterator;
+}
+
+function checkBody(body: unknown): void {
+  if (typeof body === 'function') return;
+  if (body !== null && typeof body === 'object' && typeof (body as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function') {
+    return;
+  }
+  throw invalid(
+    `spawn expects an operation (a generator object such as work(), or a generator function such as function* () { … }), got ${describe(body)}`,
+  );
+}
+
+function checkPriority(p: unknown): number {
+  if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 7) {
+    throw invalid(`priority must be an integer from 0 (lowest) to 7 (highest), got ${String(p)}`);
+  }
+  return p;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'function') return 'a function';
+  if (typeof v === 'object') return `an object (${Object.prototype.toString.call(v)})`;
+  return `${typeof v} ${String(v)}`;
+}
+
+function describeWait(f: Fiber<unknown>): string {
+  const label = f.waitingOn ?? 'nothing';
+  const t = f.waitTarget;
+  if (t === undefined) return label;
+  const named = (t as { name?: unknown }).name;
+  const tn = typeof named === 'string' && named ? named : t instanceof Fiber ? t.toString() : t.constructor?.name ?? 'object';
+  return `${label} (${tn})`;
+}
+
+export function makeSuspension<T>(
+  register: (resume: Resume<T>) => (() => void) | void,
+  options: SuspendOptions | undefined,
+): Suspension<T> {
+  if (typeof register !== 'function') throw invalid('suspend expects a function register(resume) => teardown');
+  if (options === undefined) return new Suspension<T>(register, 'suspend', undefined, true);
+  return new Suspension<T>(register, options.reason ?? 'suspend', options.target, options.internal !== true);
+}
+
+/** The running fiber or undefined (no checks; for hot paths). */
+export function currentFiberUnsafe(): Fiber<unknown> | undefined {
+  return current;
+}
+
+export function requireFiber(what: string): Fiber<unknown> {
+  const f = current;
+  if (f === undefined) {
+    throw new RiocoError('NO_CURRENT_FIBER', `${what} must be called from inside a fiber (run() or spawn() a generator)`);
+  }
+  return f;
+}
+
+export function markSupervisor(f: Fiber<unknown>): void {
+  f.flags |= SUPERVISOR;
+  f.rt.table.i32[f.slot * SLOT_WORDS + F_FLAGS] |= 1;
+}
+
+export function abortSignalOf(f: Fiber<unknown>): AbortSignal {
+  const x = (f.x ??= new FiberExtras());
+  if (x.abort === null) {
+    x.abort = new AbortController();
+    if (f.flags & CANCEL) x.abort.abort(new CancelledError('the fiber was cancelled'));
+  }
+  return x.abort.signal;
+}
+
+export { WaitReason, reasons };

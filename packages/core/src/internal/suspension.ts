@@ -1,0 +1,75 @@
+/**
+ * The one instruction fibers yield. A Suspension is its own iterator and its own
+ * iterator-result object, and holds no per-run state, so one value can be yielded by
+ * many fibers, many times, and `yield* suspend(...)` allocates exactly one object.
+ *
+ * Protocol with the scheduler (see runtime.ts `step`):
+ * - `yield*` calls `next(undefined)`: we answer `{ done: false, value: this }` (ourself).
+ * - the scheduler resumes a parked fiber with `next(RESUMED)`; we answer
+ *   `{ done: true, value }` taking the value the fiber was resumed with from the
+ *   runtime's `current` fiber.
+ * - failure is delivered with `throw(err)`, cancellation with `return()`, which
+ *   `yield*` forwards here.
+ */
+import type { WaitReason } from './waitReason.js';
+import type { Resume } from '../Scheduler.js';
+
+/** Token the scheduler passes to `next()` to finish a suspension. */
+export const RESUMED: unique symbol = Symbol('rioco.resumed');
+
+/** Reads (and clears) the resume value of the running fiber; set by runtime.ts. */
+export const resumeSlot: { take: () => unknown } = { take: () => undefined };
+
+/** One reusable "done" result: `yield*` reads `done` and `value` at once and keeps nothing. */
+const DONE: { done: true; value: unknown } = { done: true, value: undefined };
+
+/**
+ * Opaque instruction: a request to park the running fiber.
+ * @public
+ */
+export class Suspension<T> {
+  /** @internal */ readonly done = false;
+  /** @internal */ readonly value: this;
+  /** @internal */ readonly register: ((resume: Resume<T>) => (() => void) | void) | null;
+  /** @internal */ readonly reason: WaitReason | string;
+  /** @internal */ readonly target: object | undefined;
+  /** @internal */ readonly external: boolean;
+
+  /** @internal */
+  constructor(
+    register: ((resume: Resume<T>) => (() => void) | void) | null,
+    reason: WaitReason | string,
+    target: object | undefined,
+    external: boolean,
+  ) {
+    this.value = this;
+    this.register = register;
+    this.reason = reason;
+    this.target = target;
+    this.external = external;
+  }
+
+  /** @internal */
+  [Symbol.iterator](): Iterator<Suspension<unknown>, T, unknown> {
+    return this;
+  }
+
+  /** @internal */
+  next(token?: unknown): IteratorResult<Suspension<unknown>, T> {
+    if (token === RESUMED) {
+      DONE.value = resumeSlot.take();
+      return DONE as IteratorResult<Suspension<unknown>, T>;
+    }
+    return this;
+  }
+
+  /** @internal */
+  throw(error: unknown): never {
+    throw error;
+  }
+
+  /** @internal */
+  return(value?: unknown): IteratorResult<Suspension<unknown>, T> {
+    return { done: true, value: value as T };
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Wait reasons are interned: a primitive creates its reason once at module load and
+ * every park stores only a small integer id in the fiber table (a native dump reads the
+ * label from the table's string area; JavaScript reads it from `labels`).
+ */
+export class WaitReason {
+  readonly label: string;
+  readonly id: number;
+  /** @internal */
+  constructor(label: string, id: number) {
+    this.label = label;
+    this.id = id;
+  }
+  toString(): string {
+    return this.label;
+  }
+}
+
+const byLabel = new Map<string, WaitReason>();
+export const reasons: WaitReason[] = [];
+/** Listeners told about new reasons (the native string area registers itself here). */
+export const onNewReason: Array<(r: WaitReason) => void> = [];
+
+export function internReason(label: string): WaitReason {
+  let r = byLabel.get(label);
+  if (r === undefined) {
+    r = new WaitReason(label, reasons.length);
+    reasons.push(r);
+    byLabel.set(label, r);
+    for (const f of onNewReason) f(r);
+  }
+  return r;
+}
+
+export const NO_REASON = internReason('nothing');
+export const REASON_YIELD = internReason('yield');
+export const REASON_JOIN = internReason('join');
+export const REASON_CHILDREN = internReason('children');
+export const REASON_PROMISE = internReason('promise');
