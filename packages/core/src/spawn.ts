@@ -108,7 +108,7 @@ export function supervisor<T>(body: Body<T>): Operation<T> {
   return {
     *[Symbol.iterator]() {
       const parent = requireFiber('supervisor()');
-      const scope = parent.rt.spawnChild(parent, body, { name: 'supervisor' }) as Fiber<T>;
+      const scope: Fiber<T> = parent.rt.spawnChild<T, []>(parent, body, { name: 'supervisor' });
       markSupervisor(scope);
       return yield* scope;
     },

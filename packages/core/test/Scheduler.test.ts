@@ -1,0 +1,379 @@
+import { describe, it, expect } from 'vitest';
+import {
+  run,
+  runTest,
+  forEachSeed,
+  spawn,
+  suspend,
+  yieldNow,
+  useScheduler,
+  FiberLocal,
+  DeadlockError,
+  LeakError,
+  VirtualClock,
+  Priority,
+  type FiberInfo,
+  type Resume,
+  type Operation,
+} from '@rioco/core';
+
+describe('priorities', () => {
+  it('ready fibers run in priority order, FIFO within a priority', async () => {
+    const order: string[] = [];
+    await runTest(function* () {
+      const mk = (name: string, priority: number) =>
+        spawn(
+          function* () {
+            order.push(name);
+          },
+          { priority, name },
+        );
+      mk('low1', Priority.low);
+      mk('high1', Priority.high);
+      mk('normal1', Priority.normal);
+      mk('high2', Priority.high);
+      mk('low2', Priority.low);
+    });
+    expect(order).toEqual(['high1', 'high2', 'normal1', 'low1', 'low2']);
+  });
+
+  it('aging: a low-priority fiber still runs while high-priority fibers stay busy', async () => {
+    let lowRanAt = -1;
+    let highSteps = 0;
+    await runTest(function* () {
+      let stop = false;
+      for (let i = 0; i < 4; i++) {
+        spawn(
+          function* () {
+            while (!stop) {
+              highSteps++;
+              yield* yieldNow();
+            }
+          },
+          { priority: Priority.highest },
+        );
+      }
+      spawn(
+        function* () {
+          lowRanAt = highSteps;
+          stop = true;
+        },
+        { priority: Priority.lowest },
+      );
+    });
+    expect(lowRanAt).toBeGreaterThan(0);
+    // Bounded wait: 7 levels * aging step (16 pops) plus the queue length.
+    expect(lowRanAt).toBeLessThan(200);
+  });
+
+  it('children inherit the parent priority', async () => {
+    await runTest(function* () {
+      const t = spawn(
+        function* () {
+          return yield* spawn(function* () {
+            return useScheduler().current()!.priority;
+          });
+        },
+        { priority: 6 },
+      );
+      expect(yield* t).toBe(6);
+    });
+  });
+});
+
+describe('operation budget', () => {
+  it('a fiber whose waits are always satisfied synchronously still lets others run', async () => {
+    const log: string[] = [];
+    await runTest(function* () {
+      let other = false;
+      spawn(function* () {
+        other = true;
+        log.push('other ran');
+      });
+      // Always-ready "channel": resumes synchronously every time.
+      let spins = 0;
+      while (!other) {
+        yield* suspend<number>((r) => r.ok(1), { internal: true });
+        spins++;
+      }
+      log.push(`spins ${spins}`);
+      expect(spins).toBeLessThanOrEqual(64);
+    });
+    expect(log[0]).toBe('other ran');
+  });
+});
+
+describe('seeded scheduler', () => {
+  function* interleaving(): Operation<string> {
+    const out: string[] = [];
+    const ts = ['a', 'b', 'c'].map((n) =>
+      spawn(function* () {
+        for (let i = 0; i < 3; i++) {
+          out.push(n);
+          yield* yieldNow();
+        }
+      }),
+    );
+    for (const t of ts) yield* t;
+    return out.join('');
+  }
+
+  it('the same seed gives the same order, different seeds explore others', async () => {
+    const a = await run(interleaving, { seed: 7 });
+    const b = await run(interleaving, { seed: 7 });
+    expect(a).toBe(b);
+    const seen = new Set<string>();
+    for (let s = 1; s <= 30; s++) seen.add(await run(interleaving, { seed: s }));
+    expect(seen.size).toBeGreaterThan(5);
+  });
+
+  it('RIOCO_SEED selects the seeded scheduler', async () => {
+    process.env.RIOCO_SEED = '42';
+    try {
+      const k = await run(function* () {
+        return [useScheduler().kind, useScheduler().seed];
+      });
+      expect(k).toEqual(['seeded', 42]);
+    } finally {
+      delete process.env.RIOCO_SEED;
+    }
+    process.env.RIOCO_SEED = 'x';
+    try {
+      expect(() => run(function* () {})).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    } finally {
+      delete process.env.RIOCO_SEED;
+    }
+  });
+
+  it('forEachSeed names the failing seed', async () => {
+    const err = await forEachSeed(50, function* () {
+      const out: number[] = [];
+      const a = spawn(function* () {
+        out.push(1);
+      });
+      const b = spawn(function* () {
+        out.push(2);
+      });
+      yield* a;
+      yield* b;
+      if (out[0] === 2) throw new Error('b ran first');
+    }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(/failed with seed \d+ \(replay: RIOCO_SEED=\d+\): b ran first/);
+  });
+});
+
+describe('fiber-locals', () => {
+  const requestId = new FiberLocal<string>('requestId', '-');
+
+  it('children inherit the value at spawn time; changes stay local', async () => {
+    await runTest(function* () {
+      expect(requestId.get()).toBe('-');
+      requestId.set('r1');
+      const child = spawn(function* () {
+        const seen = requestId.get();
+        requestId.set('child');
+        yield* yieldNow();
+        return [seen, requestId.get()];
+      });
+      requestId.set('r2');
+      expect(yield* child).toEqual(['r1', 'child']);
+      expect(requestId.get()).toBe('r2');
+      const withLocal = spawn(
+        function* () {
+          return requestId.get();
+        },
+        { locals: [[requestId, 'given']] },
+      );
+      expect(yield* withLocal).toBe('given');
+    });
+    expect(requestId.get()).toBe('-');
+    expect(() => requestId.set('x')).toThrowError(expect.objectContaining({ code: 'NO_CURRENT_FIBER' }));
+  });
+});
+
+describe('deadlock report', () => {
+  it('names every parked fiber and what it waits on', async () => {
+    const cleaned: string[] = [];
+    const err = await run(function* () {
+      const waitFor = (label: string) =>
+        suspend<void>(() => {}, { reason: label, internal: true });
+      spawn(
+        function* () {
+          try {
+            yield* waitFor('channel.recv');
+          } finally {
+            cleaned.push('consumer');
+          }
+        },
+        { name: 'consumer' },
+      );
+      yield* waitFor('mutex.lock');
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DeadlockError);
+    const d = err as DeadlockError;
+    expect(d.code).toBe('DEADLOCK');
+    expect(d.fibers.map((f) => [f.name, f.waitingOn])).toEqual([
+      ['main', 'mutex.lock'],
+      ['consumer', 'channel.recv'],
+    ]);
+    expect(d.message).toMatch(/consumer: waiting on channel.recv/);
+    expect(cleaned).toEqual(['consumer']);
+  });
+
+  it('no false report while an external wake source is pending', async () => {
+    const v = await runTest(function* () {
+      const inner = spawn(function* () {
+        return yield* suspend<number>((r) => {
+          setImmediate(() => r.ok(9));
+        });
+      });
+      return yield* inner;
+    });
+    expect(v).toBe(9);
+  });
+
+  it('no false report while a wake source is held', async () => {
+    const v = await runTest(function* () {
+      const s = useScheduler();
+      const src = s.holdWakeSource();
+      let resume!: Resume<number>;
+      setImmediate(() => {
+        resume.ok(4);
+        src.release();
+      });
+      return yield* suspend<number>((r) => {
+        resume = r;
+      }, { internal: true });
+    });
+    expect(v).toBe(4);
+  });
+});
+
+describe('timers on the scheduler (virtual clock)', () => {
+  it('equal deadlines fire in order; time jumps when idle', async () => {
+    const clock = new VirtualClock();
+    const order: number[] = [];
+    await runTest(
+      function* () {
+        const s = useScheduler();
+        const sleepMs = (ms: number) =>
+          suspend<void>(
+            (r) => {
+              const t = s.setTimer(s.clock.now() + ms, () => r.ok());
+              return () => t.cancel();
+            },
+            { reason: 'sleep', internal: true },
+          );
+        for (let i = 0; i < 5; i++) {
+          spawn(function* () {
+            yield* sleepMs(3_600_000);
+            order.push(i);
+          });
+        }
+        const canceled = spawn(function* () {
+          yield* sleepMs(10);
+          order.push(99);
+        });
+        yield* yieldNow();
+        yield* canceled.halt();
+      },
+      { clock },
+    );
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+    expect(clock.now()).toBe(3_600_000);
+  });
+
+  it('bad timer input', async () => {
+    await runTest(function* () {
+      const s = useScheduler();
+      expect(() => s.setTimer(NaN, () => {})).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      expect(() => s.setTimer(1, 5 as never)).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    });
+  });
+});
+
+describe('runTest leak checks', () => {
+  it('fails a test that leaves a timer pending', async () => {
+    const err = await runTest(function* () {
+      useScheduler().setTimer(1e9, () => {});
+    }, { clock: new VirtualClock() }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(LeakError);
+    expect((err as LeakError).message).toMatch(/1 timer\(s\) still pending/);
+  });
+
+  it('fails a test that leaves a wake source held', async () => {
+    const err = await runTest(function* () {
+      useScheduler().holdWakeSource(false);
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(LeakError);
+    expect((err as LeakError).message).toMatch(/wake source/);
+  });
+});
+
+describe('hooks', () => {
+  it('see spawn, switch, park, wake and exit', async () => {
+    const events: string[] = [];
+    const name = (f: FiberInfo) => f.name ?? `#${f.id}`;
+    await runTest(
+      function* () {
+        const t = spawn(
+          function* () {
+            yield* suspend<void>((r) => {
+              setImmediate(() => r.ok());
+            }, { reason: 'io' });
+          },
+          { name: 'kid' },
+        );
+        yield* t;
+      },
+      {
+        hooks: {
+          spawn: (f) => events.push(`spawn ${name(f)}`),
+          park: (f, reason) => events.push(`park ${name(f)} ${reason}`),
+          wake: (f) => events.push(`wake ${name(f)}`),
+          exit: (f, o) => events.push(`exit ${name(f)} ${o}`),
+        },
+      },
+    );
+    expect(events).toEqual([
+      'spawn main',
+      'spawn kid',
+      'park main join',
+      'park kid io',
+      'wake kid',
+      'exit kid ok',
+      'wake main',
+      'exit main ok',
+    ]);
+  });
+
+  it('fibers() lists the live tree with wait reasons', async () => {
+    await runTest(function* () {
+      const s = useScheduler();
+      const t = spawn(function* () {
+        yield* suspend<void>((r) => {
+          setImmediate(() => r.ok());
+        }, { reason: 'io' });
+      }, { name: 'kid' });
+      yield* yieldNow();
+      const list = s.fibers().map((f) => [f.name, f.state, f.waitingOn]);
+      expect(list).toEqual([
+        ['main', 'running', undefined],
+        ['kid', 'parked', 'io'],
+      ]);
+      yield* t;
+    });
+  });
+});
