@@ -88,6 +88,8 @@ export interface ParkedFiberInfo {
   readonly waitingOn: string;
 }
 
+const MAX_LISTED = 20;
+
 /**
  * Every fiber of a runtime is parked, none is ready, and nothing outside the runtime
  * (a timer, a socket, a promise) can wake any of them: the program can never progress.
@@ -102,7 +104,9 @@ export class DeadlockError extends RiocoError {
   /** The parked fibers at the time of the report. */
   readonly fibers: readonly ParkedFiberInfo[];
   constructor(fibers: readonly ParkedFiberInfo[], detail?: string) {
-    const lines = fibers.map((f) => `  #${f.id} ${f.name}: waiting on ${f.waitingOn}`);
+    const shown = fibers.slice(0, MAX_LISTED);
+    const lines = shown.map((f) => `  #${f.id} ${f.name}: waiting on ${f.waitingOn}`);
+    if (fibers.length > MAX_LISTED) lines.push(`  … and ${fibers.length - MAX_LISTED} more (see error.fibers)`);
     super(
       'DEADLOCK',
       `deadlock: ${fibers.length} fiber(s) parked, none ready, and no timer, socket or ` +

@@ -159,6 +159,8 @@ RIOCO_API uint32_t rioco_region_capacity(rioco_region *r);
  * RIOCO_MAX_SLOTS, RIOCO_ENOMEM when out of memory: the region is unchanged then.
  */
 RIOCO_API int rioco_region_grow(rioco_region *r, uint32_t capacity);
+/** Set the runtime id shown in dumps (when the region was made before its runtime). */
+RIOCO_API void rioco_region_set_runtime(rioco_region *r, int32_t runtime_id);
 /** Regions alive in the process (all threads). */
 RIOCO_API uint32_t rioco_region_count(void);
 

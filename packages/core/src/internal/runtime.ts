@@ -58,6 +58,7 @@ import {
   REASON_CHILDREN,
   REASON_JOIN,
   REASON_YIELD,
+  REASON_SUSPEND,
   reasons,
   WaitReason,
 } from './waitReason.js';
@@ -101,6 +102,8 @@ const REGISTERING = 32;
 const SYNC_RESUMED = 64;
 const EXTERNAL = 128;
 const OBSERVED = 256;
+const MODE_SHIFT = 16;
+const OUTCOME_SHIFT = 18;
 
 // ---- resume modes --------------------------------------------------------------------
 const M_NEXT = 0;
@@ -150,6 +153,9 @@ interface Deferred {
 
 /** Lazily allocated, rarely used per-fiber state (keeps parked fibers small). */
 class FiberExtras {
+  name: string | undefined = undefined;
+  args: readonly unknown[] | undefined = undefined;
+  error: unknown = undefined;
   joiners: Joiner[] | null = null;
   deferred: Deferred | null = null;
   abort: AbortController | null = null;
@@ -174,6 +180,18 @@ class ResumeHandle<T> implements Resume<T> {
   }
 }
 
+/**
+ * Shared iterator for joining a finished task. `yield*` calls next() right after
+ * [Symbol.iterator]() and reads the result at once, so one mutable object is safe.
+ */
+const FINISHED = {
+  result: { done: true as const, value: undefined as unknown },
+  next(): { done: true; value: unknown } {
+    const r = this.result;
+    return r;
+  },
+};
+
 const YIELD_NOW = new Suspension<void>(null, REASON_YIELD, undefined, false);
 export function yieldNowOp(): Suspension<void> {
   return YIELD_NOW;
@@ -186,21 +204,17 @@ export class Fiber<T> implements Task<T>, FiberInfo {
   readonly id: number;
   readonly rt: Runtime;
   readonly parent: Fiber<unknown> | null;
-  name: string | undefined;
   slot: number;
   priority: number;
   enqTick = 0;
   st = S_READY;
+  /** Flag bits, plus the resume mode (MODE_SHIFT) and the outcome (OUTCOME_SHIFT). */
   flags = 0;
-  mode = M_NEXT;
   epoch = 0;
   /** Resume value while READY; the result once DONE with O_OK. */
   value: unknown = undefined;
-  error: unknown = undefined;
-  outcome = O_PENDING;
-  body: Body<T, readonly unknown[]> | null;
-  args: readonly unknown[] | undefined;
-  iter: AnyIterator | null = null;
+  /** The body before the fiber starts (flag STARTED clear), then its iterator. */
+  iter: AnyIterator | Body<T, readonly unknown[]> | null;
   wait: Suspension<unknown> | null = null;
   teardown: (() => void) | void | null = null;
   children = 0;
@@ -223,12 +237,38 @@ export class Fiber<T> implements Task<T>, FiberInfo {
     this.id = nextFiberId++;
     this.rt = rt;
     this.parent = parent;
-    this.body = body;
-    this.args = args;
+    this.iter = body;
     this.priority = priority;
-    this.name = name;
     this.locals = locals;
     this.slot = rt.table.alloc();
+    if (name !== undefined || args !== undefined) {
+      const x = (this.x = new FiberExtras());
+      x.name = name;
+      x.args = args;
+    }
+  }
+
+  // Rarely used state lives in FiberExtras or in flag bits, so a parked fiber stays small.
+  get name(): string | undefined {
+    return this.x === null ? undefined : this.x.name;
+  }
+  get error(): unknown {
+    return this.x === null ? undefined : this.x.error;
+  }
+  set error(e: unknown) {
+    (this.x ??= new FiberExtras()).error = e;
+  }
+  get mode(): number {
+    return (this.flags >>> MODE_SHIFT) & 3;
+  }
+  set mode(m: number) {
+    this.flags = (this.flags & ~(3 << MODE_SHIFT)) | (m << MODE_SHIFT);
+  }
+  get outcome(): number {
+    return (this.flags >>> OUTCOME_SHIFT) & 3;
+  }
+  set outcome(o: number) {
+    this.flags = (this.flags & ~(3 << OUTCOME_SHIFT)) | (o << OUTCOME_SHIFT);
   }
 
   // ---- FiberInfo -------------------------------------------------------------------
@@ -423,7 +463,7 @@ export class Runtime implements Scheduler {
     if (!Number.isInteger(this.budget) || this.budget < 1) {
       throw invalid(`budget must be an integer >= 1, got ${String(options.budget)}`);
     }
-    this.table = new FiberTable(options.tableMemory ?? new ArrayBufferTableMemory());
+    this.table = new FiberTable(options.tableMemory ?? ArrayBufferTableMemory.acquire());
     if (options.hooks) this.hooks = [options.hooks];
     this.onClose = options.onClose;
     this.timers.onChange = () => this.armClock();
@@ -629,16 +669,16 @@ export class Runtime implements Scheduler {
       current = f;
       let r: IteratorResult<unknown, unknown>;
       try {
-        let it = f.iter;
-        if (it === null) {
+        let it = f.iter as AnyIterator;
+        if (!(f.flags & STARTED)) {
           if (f.flags & CLEANING) {
             // Cancelled before it ever ran: nothing to clean up.
             current = undefined;
             this.bodyReturned(f, undefined);
             return;
           }
-          it = f.iter = startBody(f);
           f.flags |= STARTED;
+          it = f.iter = startBody(f);
           r = it.next();
         } else if (f.mode === M_NEXT) {
           r = it.next(RESUMED);
@@ -821,8 +861,7 @@ export class Runtime implements Scheduler {
 
   private finish(f: Fiber<unknown>): void {
     f.st = S_DONE;
-    f.body = null;
-    f.args = undefined;
+    f.iter = null;
     f.wait = null;
     f.teardown = null;
     const t = this.table;
@@ -1106,8 +1145,10 @@ export class Runtime implements Scheduler {
 // ---- helpers ----------------------------------------------------------------------------
 
 function startBody(f: Fiber<unknown>): AnyIterator {
-  const body = f.body as Body<unknown, readonly unknown[]>;
-  const op = typeof body === 'function' ? (f.args === undefined ? body() : body(...f.args)) : body;
+  const body = f.iter as Body<unknown, readonly unknown[]>;
+  f.iter = null;
+  const args = f.x === null ? undefined : f.x.args;
+  const op = typeof body === 'function' ? (args === undefined ? body() : body(...args)) : body;
   if (op === null || typeof op !== 'object' || typeof (op as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
     throw invalid(`the spawned function returned ${describe(op)}, not an operation; write it as a generator function (function* () { … })`);
   }
@@ -1152,8 +1193,11 @@ export function makeSuspension<T>(
   options: SuspendOptions | undefined,
 ): Suspension<T> {
   if (typeof register !== 'function') throw invalid('suspend expects a function register(resume) => teardown');
-  if (options === undefined) return new Suspension<T>(register, 'suspend', undefined, true);
-  return new Suspension<T>(register, options.reason ?? 'suspend', options.target, options.internal !== true);
+  if (options === undefined) return new Suspension<T>(register, REASON_SUSPEND, undefined, true);
+  const r = options.reason;
+  // Intern here, once per suspend() call, so park() only stores an integer.
+  const reason = r === undefined ? REASON_SUSPEND : typeof r === 'string' ? internReason(r) : r;
+  return new Suspension<T>(register, reason, options.target, options.internal !== true);
 }
 
 /** The running fiber or undefined (no checks; for hot paths). */

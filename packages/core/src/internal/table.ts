@@ -128,8 +128,25 @@ export class ArrayBufferTableMemory implements TableMemory {
 
   close(): void {
     this.strings = [undefined];
+    this.freeStrings = [];
+    // Keep the (largest) buffer for the next runtime of this thread: tests and servers
+    // that start many runtimes do not regrow a table each time.
+    if (pooled === null || pooled.capacity < this.capacity) pooled = this;
+  }
+
+  /** A table for a new runtime: the pooled one (cleared), or a fresh one. */
+  static acquire(): ArrayBufferTableMemory {
+    const p = pooled;
+    if (p === null) return new ArrayBufferTableMemory();
+    pooled = null;
+    p.i32.fill(0);
+    p.header.i32.fill(0);
+    p.header.f64.fill(0);
+    return p;
   }
 }
+
+let pooled: ArrayBufferTableMemory | null = null;
 
 /**
  * Slot allocator over a TableMemory. Free slots form a LIFO stack (recently freed slots

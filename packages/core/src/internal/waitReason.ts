@@ -37,3 +37,4 @@ export const REASON_YIELD = internReason('yield');
 export const REASON_JOIN = internReason('join');
 export const REASON_CHILDREN = internReason('children');
 export const REASON_PROMISE = internReason('promise');
+export const REASON_SUSPEND = internReason('suspend');

@@ -1,0 +1,426 @@
+/**
+ * @rioco/core against the floor (a minimal generator scheduler), async/await, effection
+ * and effect: ping-pong through a one-slot handoff, spawn+join, yield, memory per parked
+ * fiber, and per-fiber cost as the tree grows.
+ */
+import { run, spawn, suspend, yieldNow, type Operation, type Resume, type Task } from '@rioco/core';
+import * as effection from 'effection';
+import { Effect, Fiber as EffectFiber, Deferred } from 'effect';
+import { measure, bytesPer, report, type Row } from '../harness.js';
+import { floorRun, FloorSlot, parkForever, FloorScheduler, type FloorOp } from '../floor.js';
+
+
+const quick = process.env.BENCH_QUICK === '1';
+const N_PING = quick ? 100_000 : 500_000; // round trips (2 messages each)
+const N_SPAWN = quick ? 20_000 : 100_000;
+const N_YIELD = quick ? 200_000 : 1_000_000;
+const N_PARK = 100_000;
+
+// ---------------- one-slot handoffs ----------------
+class RiocoSlot<T> {
+  private waiter: Resume<T> | null = null;
+  private value: T | undefined;
+  private has = false;
+  put(v: T): void {
+    const w = this.waiter;
+    if (w !== null) {
+      this.waiter = null;
+      w.ok(v);
+    } else {
+      this.value = v;
+      this.has = true;
+    }
+  }
+  private readonly register = (r: Resume<T>): (() => void) => {
+    this.waiter = r;
+    return this.teardown;
+  };
+  private readonly teardown = (): void => {
+    this.waiter = null;
+  };
+  take(): Operation<T> {
+    if (this.has) {
+      this.has = false;
+      const v = this.value as T;
+      return { *[Symbol.iterator]() { return v; } };
+    }
+    return suspend<T>(this.register, { internal: true });
+  }
+}
+
+class PromiseSlot<T> {
+  private waiter: ((v: T) => void) | null = null;
+  private value: T | undefined;
+  private has = false;
+  put(v: T): void {
+    const w = this.waiter;
+    if (w !== null) {
+      this.waiter = null;
+      w(v);
+    } else {
+      this.value = v;
+      this.has = true;
+    }
+  }
+  take(): Promise<T> | T {
+    if (this.has) {
+      this.has = false;
+      return this.value as T;
+    }
+    return new Promise<T>((r) => (this.waiter = r));
+  }
+}
+
+class EffectionSlot<T> {
+  private waiter: ((v: T) => void) | null = null;
+  private value: T | undefined;
+  private has = false;
+  put(v: T): void {
+    const w = this.waiter;
+    if (w !== null) {
+      this.waiter = null;
+      w(v);
+    } else {
+      this.value = v;
+      this.has = true;
+    }
+  }
+  *take(): effection.Operation<T> {
+    if (this.has) {
+      this.has = false;
+      return this.value as T;
+    }
+    return yield* effection.action<T>((resolve) => {
+      this.waiter = resolve;
+      return () => {
+        this.waiter = null;
+      };
+    });
+  }
+}
+
+class EffectSlot<T> {
+  private waiter: ((v: T) => void) | null = null;
+  private value: T | undefined;
+  private has = false;
+  put(v: T): void {
+    const w = this.waiter;
+    if (w !== null) {
+      this.waiter = null;
+      w(v);
+    } else {
+      this.value = v;
+      this.has = true;
+    }
+  }
+  take(): Effect.Effect<T> {
+    return Effect.suspend(() => {
+      if (this.has) {
+        this.has = false;
+        return Effect.succeed(this.value as T);
+      }
+      return Effect.callback<T>((resume) => {
+        this.waiter = (v) => resume(Effect.succeed(v));
+      });
+    });
+  }
+}
+
+// ---------------- ping-pong ----------------
+function pingPongRioco(n: number): Promise<unknown> {
+  return run(function* () {
+    const ab = new RiocoSlot<number>();
+    const ba = new RiocoSlot<number>();
+    const b = spawn(function* () {
+      for (let i = 0; i < n; i++) ba.put(yield* ab.take());
+    });
+    for (let i = 0; i < n; i++) {
+      ab.put(i);
+      yield* ba.take();
+    }
+    yield* b;
+  });
+}
+
+function pingPongFloor(n: number): Promise<unknown> {
+  return new Promise((resolve) => {
+    const sched = new FloorScheduler();
+    const ab = new FloorSlot<number>();
+    const ba = new FloorSlot<number>();
+    sched.spawn(
+      (function* (): FloorOp<void> {
+        for (let i = 0; i < n; i++) ba.put(yield* ab.take());
+      })(),
+    );
+    sched.spawn(
+      (function* (): FloorOp<void> {
+        for (let i = 0; i < n; i++) {
+          ab.put(i);
+          yield* ba.take();
+        }
+      })(),
+      resolve,
+    );
+  });
+}
+
+async function pingPongAsync(n: number): Promise<void> {
+  const ab = new PromiseSlot<number>();
+  const ba = new PromiseSlot<number>();
+  const b = (async () => {
+    for (let i = 0; i < n; i++) ba.put(await ab.take());
+  })();
+  for (let i = 0; i < n; i++) {
+    ab.put(i);
+    await ba.take();
+  }
+  await b;
+}
+
+function pingPongEffection(n: number): Promise<unknown> {
+  return effection.run(function* () {
+    const ab = new EffectionSlot<number>();
+    const ba = new EffectionSlot<number>();
+    const b = yield* effection.spawn(function* () {
+      for (let i = 0; i < n; i++) ba.put(yield* ab.take());
+    });
+    for (let i = 0; i < n; i++) {
+      ab.put(i);
+      yield* ba.take();
+    }
+    yield* b;
+  });
+}
+
+function pingPongEffect(n: number): Promise<unknown> {
+  return Effect.runPromise(
+    Effect.gen(function* () {
+      const ab = new EffectSlot<number>();
+      const ba = new EffectSlot<number>();
+      const b = yield* Effect.forkChild(
+        Effect.gen(function* () {
+          for (let i = 0; i < n; i++) ba.put(yield* ab.take());
+        }),
+      );
+      for (let i = 0; i < n; i++) {
+        ab.put(i);
+        yield* ba.take();
+      }
+      yield* EffectFiber.join(b);
+    }),
+  );
+}
+
+// ---------------- spawn + join ----------------
+function* child(i: number): Operation<number> {
+  return i;
+}
+
+function spawnRiocoClosure(n: number): Promise<unknown> {
+  return run(function* () {
+    const ts: Task<number>[] = new Array(n);
+    for (let i = 0; i < n; i++) ts[i] = spawn(function* () { return i; });
+    let s = 0;
+    for (let i = 0; i < n; i++) s += yield* ts[i];
+    return s;
+  });
+}
+
+function spawnRiocoArgs(n: number): Promise<unknown> {
+  return run(function* () {
+    const ts: Task<number>[] = new Array(n);
+    for (let i = 0; i < n; i++) ts[i] = spawn(child(i));
+    let s = 0;
+    for (let i = 0; i < n; i++) s += yield* ts[i];
+    return s;
+  });
+}
+
+async function spawnAsync(n: number): Promise<number> {
+  // A task that really yields once, as a spawned fiber does before it runs.
+  const f = async (i: number) => {
+    await null;
+    return i;
+  };
+  const ps: Promise<number>[] = new Array(n);
+  for (let i = 0; i < n; i++) ps[i] = f(i);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += await ps[i];
+  return s;
+}
+
+function spawnFloor(n: number): Promise<unknown> {
+  return new Promise((resolve) => {
+    const sched = new FloorScheduler();
+    let left = n;
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      sched.spawn(
+        (function* (): FloorOp<number> {
+          return i;
+        })(),
+        (v) => {
+          s += v as number;
+          if (--left === 0) resolve(s);
+        },
+      );
+    }
+  });
+}
+
+function spawnEffection(n: number): Promise<unknown> {
+  return effection.run(function* () {
+    const ts: effection.Task<number>[] = [];
+    for (let i = 0; i < n; i++) ts.push(yield* effection.spawn(function* () { return i; }));
+    let s = 0;
+    for (const t of ts) s += yield* t;
+    return s;
+  });
+}
+
+function spawnEffect(n: number): Promise<unknown> {
+  return Effect.runPromise(
+    Effect.gen(function* () {
+      const fs = [];
+      for (let i = 0; i < n; i++) fs.push(yield* Effect.forkChild(Effect.succeed(i)));
+      let s = 0;
+      for (const f of fs) s += yield* EffectFiber.join(f);
+      return s;
+    }),
+  );
+}
+
+// ---------------- yield ----------------
+function yieldRioco(n: number): Promise<unknown> {
+  return run(function* () {
+    for (let i = 0; i < n; i++) yield* yieldNow();
+  });
+}
+function yieldFloor(n: number): Promise<unknown> {
+  return floorRun(function* (): FloorOp<void> {
+    for (let i = 0; i < n; i++) yield (r) => r(undefined);
+  });
+}
+async function yieldAwait(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await null;
+}
+function yieldEffection(n: number): Promise<unknown> {
+  return effection.run(function* () {
+    for (let i = 0; i < n; i++) yield* effection.sleep(0);
+  });
+}
+function yieldEffect(n: number): Promise<unknown> {
+  return Effect.runPromise(
+    Effect.gen(function* () {
+      for (let i = 0; i < n; i++) yield* Effect.yieldNow;
+    }),
+  );
+}
+
+// ---------------- parked memory ----------------
+async function parkedRioco(n: number): Promise<() => unknown> {
+  const resumes: Resume<void>[] = [];
+  let ready!: () => void;
+  const started = new Promise<void>((r) => (ready = r));
+  const root = run(function* () {
+    for (let i = 0; i < n; i++) {
+      spawn(function* () {
+        yield* suspend<void>((r) => { resumes.push(r); });
+      });
+    }
+    ready();
+  });
+  await started;
+  while (resumes.length < n) await new Promise((r) => setImmediate(r));
+  return async () => {
+    for (const r of resumes) r.ok();
+    await root;
+  };
+}
+async function parkedFloor(n: number): Promise<() => unknown> {
+  const s = new FloorScheduler();
+  const gens: FloorOp<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const g = (function* (): FloorOp<void> { yield parkForever; })();
+    gens.push(g);
+    s.spawn(g);
+  }
+  await new Promise((r) => setImmediate(r));
+  return () => gens.length;
+}
+async function parkedAsync(n: number): Promise<() => unknown> {
+  const resolves: (() => void)[] = [];
+  const ps: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    ps.push((async () => { await new Promise<void>((r) => resolves.push(r)); })());
+  }
+  return async () => {
+    for (const r of resolves) r();
+    await Promise.all(ps);
+  };
+}
+async function parkedEffect(n: number): Promise<() => unknown> {
+  const d = Effect.runSync(Deferred.make<void>());
+  const fibers = [];
+  for (let i = 0; i < n; i++) fibers.push(Effect.runFork(Deferred.await(d)));
+  await new Promise((r) => setImmediate(r));
+  return async () => {
+    Effect.runSync(Deferred.succeed(d, undefined));
+    await new Promise((r) => setImmediate(r));
+    return fibers.length;
+  };
+}
+async function parkedEffection(n: number): Promise<() => unknown> {
+  const w = effection.withResolvers<void>();
+  const task = effection.run(function* () {
+    for (let i = 0; i < n; i++) yield* effection.spawn(function* () { yield* w.operation; });
+    yield* effection.suspend();
+  });
+  await new Promise((r) => setImmediate(r));
+  return async () => {
+    await task.halt();
+  };
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  const ns = (name: string, v: number) => rows.push({ name, value: v, unit: 'ns' });
+
+  // Ping-pong (per round trip = 2 messages).
+  ns('floor', await measure(pingPongFloor, N_PING));
+  ns('rioco', await measure(pingPongRioco, N_PING));
+  ns('async/await', await measure(pingPongAsync, N_PING));
+  ns('effection', await measure(pingPongEffection, N_PING / 20, { runs: 3 }));
+  ns('effect', await measure(pingPongEffect, N_PING / 20, { runs: 3 }));
+  report(`ping-pong round trip through a one-slot handoff (${N_PING} round trips)`, rows.splice(0), 'floor');
+
+  ns('async/await', await measure(spawnAsync, N_SPAWN));
+  ns('floor', await measure(spawnFloor, N_SPAWN));
+  ns('rioco spawn(gen(i))', await measure(spawnRiocoArgs, N_SPAWN));
+  ns('rioco spawn(function*)', await measure(spawnRiocoClosure, N_SPAWN));
+  ns('effect', await measure(spawnEffect, N_SPAWN, { runs: 3 }));
+  ns('effection (2k)', await measure(spawnEffection, 2_000, { runs: 3 }));
+  report(`spawn + join (${N_SPAWN} fibers)`, rows.splice(0), 'async/await');
+
+  ns('floor', await measure(yieldFloor, N_YIELD));
+  ns('rioco yieldNow', await measure(yieldRioco, N_YIELD));
+  ns('await null', await measure(yieldAwait, N_YIELD));
+  ns('effection sleep(0)', await measure(yieldEffection, N_YIELD / 50, { runs: 3 }));
+  ns('effect yieldNow', await measure(yieldEffect, N_YIELD / 10, { runs: 3 }));
+  report(`yield (${N_YIELD})`, rows.splice(0), 'floor');
+
+  const mem = (name: string, v: number) => rows.push({ name, value: v, unit: 'B' });
+  mem('floor', await bytesPer(parkedFloor, N_PARK));
+  mem('rioco', await bytesPer(parkedRioco, N_PARK));
+  mem('async/await', await bytesPer(parkedAsync, N_PARK));
+  mem('effect', await bytesPer(parkedEffect, N_PARK));
+  mem('effection (10k)', await bytesPer(parkedEffection, 10_000));
+  report(`memory per parked fiber (${N_PARK} parked)`, rows.splice(0), 'floor');
+
+  for (const n of quick ? [1_000, 10_000, 100_000] : [1_000, 10_000, 100_000, 1_000_000]) {
+    ns(`rioco spawn+join ${n}`, await measure(spawnRiocoArgs, n, { runs: n >= 1_000_000 ? 3 : 7 }));
+  }
+  report('per-fiber cost as the tree grows (spawn(gen(i)) + join)', rows.splice(0), 'rioco spawn+join 1000');
+}
+
+await main();
