@@ -52,7 +52,7 @@ import type {
   WakeSource,
 } from '../Scheduler.js';
 import { RealClock, type Clock } from '../Clock.js';
-import { Suspension, RESUMED, resumeSlot } from './suspension.js';
+import { Suspension, RESUMED, DONE } from './suspension.js';
 import {
   internReason,
   REASON_CHILDREN,
@@ -98,8 +98,6 @@ const CLEANING = 2;
 const BODY_DONE = 4;
 const STARTED = 8;
 const SUPERVISOR = 16;
-const REGISTERING = 32;
-const SYNC_RESUMED = 64;
 const EXTERNAL = 128;
 const OBSERVED = 256;
 const MODE_SHIFT = 16;
@@ -130,12 +128,6 @@ let nextRuntimeId = 1;
 /** The fiber running now, across all runtimes of this thread. */
 let current: Fiber<unknown> | undefined;
 
-resumeSlot.take = () => {
-  const f = current as Fiber<unknown>;
-  const v = f.value;
-  f.value = undefined;
-  return v;
-};
 
 type AnyIterator = Iterator<unknown, unknown, unknown>;
 
@@ -281,8 +273,8 @@ export class Fiber<T> implements Task<T>, FiberInfo {
   get waitingOn(): string | undefined {
     if (this.st === S_CHILDREN) return REASON_CHILDREN.label;
     if (this.st !== S_PARKED || this.wait === null) return undefined;
-    const r = this.wait.reason;
-    return typeof r === 'string' ? r : r.label;
+    return this.wait.reason.label;
+
   }
   get waitTarget(): object | undefined {
     return this.st === S_PARKED && this.wait !== null ? this.wait.target : undefined;
@@ -444,6 +436,9 @@ export class Runtime implements Scheduler {
   private readonly fireTimersFn = (): void => this.fireTimers();
   private readonly onClose: (() => void) | undefined;
   private stallReported = false;
+  /** The fiber whose suspension's register() is running (a resume now is synchronous). */
+  private registering: Fiber<unknown> | null = null;
+  private syncResumed = false;
 
   constructor(options: RuntimeOptions = {}) {
     this.clock = options.clock ?? new RealClock();
@@ -662,7 +657,6 @@ export class Runtime implements Scheduler {
       f.st = S_RUNNING;
       // Re-read the views each time: user code may have grown (moved) the table.
       this.table.i32[base + F_STATE] = S_RUNNING;
-      this.table.f64[f.slot * 8 + D_SWITCHES]++;
       header.i32[H_CURRENT] = f.id;
       header.f64[HD_SWITCH_SEQ]++;
       if (this.hooks !== null) for (const h of this.hooks) h.switch?.(f);
@@ -681,6 +675,8 @@ export class Runtime implements Scheduler {
           it = f.iter = startBody(f);
           r = it.next();
         } else if (f.mode === M_NEXT) {
+          DONE.value = f.value;
+          f.value = undefined;
           r = it.next(RESUMED);
         } else if (f.mode === M_THROW) {
           f.mode = M_NEXT;
@@ -762,15 +758,15 @@ export class Runtime implements Scheduler {
     const base = f.slot * SLOT_WORDS;
     const i32 = this.table.i32;
     i32[base + F_STATE] = S_PARKED;
-    const reason = s.reason;
-    i32[base + F_REASON] = typeof reason === 'string' ? internReason(reason).id : reason.id;
+    i32[base + F_REASON] = s.reason.id;
     this.table.f64[f.slot * 8 + D_SINCE] = this.coarseNow;
-    f.flags |= REGISTERING;
+    this.registering = f;
+    this.syncResumed = false;
     let td: (() => void) | void = undefined;
     try {
       td = (s.register as (r: Resume<unknown>) => (() => void) | void)(new ResumeHandle(f, epoch));
     } catch (e) {
-      f.flags &= ~REGISTERING;
+      this.registering = null;
       if (f.epoch === epoch) {
         f.epoch++;
         f.st = S_RUNNING;
@@ -781,9 +777,8 @@ export class Runtime implements Scheduler {
       }
       // Resumed, then threw: the resume wins.
     }
-    f.flags &= ~REGISTERING;
-    if (f.flags & SYNC_RESUMED) {
-      f.flags &= ~SYNC_RESUMED;
+    this.registering = null;
+    if (this.syncResumed) {
       f.wait = null;
       return true;
     }
@@ -801,8 +796,8 @@ export class Runtime implements Scheduler {
     f.epoch++;
     f.mode = mode;
     f.value = value;
-    if (f.flags & REGISTERING) {
-      f.flags |= SYNC_RESUMED;
+    if (this.registering === f) {
+      this.syncResumed = true;
       return;
     }
     f.teardown = null;

@@ -5,9 +5,8 @@
  *
  * Protocol with the scheduler (see runtime.ts `step`):
  * - `yield*` calls `next(undefined)`: we answer `{ done: false, value: this }` (ourself).
- * - the scheduler resumes a parked fiber with `next(RESUMED)`; we answer
- *   `{ done: true, value }` taking the value the fiber was resumed with from the
- *   runtime's `current` fiber.
+ * - the scheduler resumes a parked fiber with `next(RESUMED)` after storing the value
+ *   in the shared DONE result; we answer with DONE.
  * - failure is delivered with `throw(err)`, cancellation with `return()`, which
  *   `yield*` forwards here.
  */
@@ -17,11 +16,11 @@ import type { Resume } from '../Scheduler.js';
 /** Token the scheduler passes to `next()` to finish a suspension. */
 export const RESUMED: unique symbol = Symbol('rioco.resumed');
 
-/** Reads (and clears) the resume value of the running fiber; set by runtime.ts. */
-export const resumeSlot: { take: () => unknown } = { take: () => undefined };
-
-/** One reusable "done" result: `yield*` reads `done` and `value` at once and keeps nothing. */
-const DONE: { done: true; value: unknown } = { done: true, value: undefined };
+/**
+ * One reusable "done" result: `yield*` reads `done` and `value` at once and keeps
+ * nothing. The scheduler stores the resume value here right before `next(RESUMED)`.
+ */
+export const DONE: { done: true; value: unknown } = { done: true, value: undefined };
 
 /**
  * Opaque instruction: a request to park the running fiber.
@@ -33,14 +32,14 @@ export class Suspension<T> {
   /** @internal */ declare readonly done: false;
   /** @internal */ declare readonly value: this;
   /** @internal */ readonly register: ((resume: Resume<T>) => (() => void) | void) | null;
-  /** @internal */ readonly reason: WaitReason | string;
+  /** @internal */ readonly reason: WaitReason;
   /** @internal */ readonly target: object | undefined;
   /** @internal */ readonly external: boolean;
 
   /** @internal */
   constructor(
     register: ((resume: Resume<T>) => (() => void) | void) | null,
-    reason: WaitReason | string,
+    reason: WaitReason,
     target: object | undefined,
     external: boolean,
   ) {
@@ -57,10 +56,7 @@ export class Suspension<T> {
 
   /** @internal */
   next(token?: unknown): IteratorResult<Suspension<unknown>, T> {
-    if (token === RESUMED) {
-      DONE.value = resumeSlot.take();
-      return DONE as IteratorResult<Suspension<unknown>, T>;
-    }
+    if (token === RESUMED) return DONE as IteratorResult<Suspension<unknown>, T>;
     return this;
   }
 
