@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from './errors.js';
+
 /**
  * A source of time for a runtime. The scheduler keeps one timer queue per runtime and
  * asks its clock for a single host wake-up at the earliest deadline.
@@ -28,8 +30,18 @@ export interface Clock {
   advanceTo?(at: number): void;
 }
 
+/** Longest delay a host `setTimeout` takes: Node turns anything longer into 1 ms. */
+const MAX_HOST_DELAY = 2 ** 31 - 1;
+
 /**
  * The default clock: `performance.now()` and one host `setTimeout`.
+ *
+ * @remarks
+ * The host timer may fire a little before `at` on this clock (Node's timers count whole
+ * milliseconds of a cached loop time), and a far deadline is reached in steps of at most
+ * 2^31-1 ms; both are harmless because the runtime re-arms for whatever is still pending
+ * each time the host timer fires.
+ *
  * @example
  * ```ts
  * await run(main, { clock: new RealClock() }); // the default
@@ -41,6 +53,16 @@ export class RealClock implements Clock {
   private handle: ReturnType<typeof setTimeout> | undefined;
   private armedAt = Infinity;
   private armedRef = true;
+  private fire: (() => void) | null = null;
+  // One bound callback for the clock's lifetime: re-arming allocates only the host timer.
+  private readonly onHostTimer = (): void => {
+    // Forget the fired handle first: `fire` re-arms from inside, and must not mistake the
+    // spent timer for a live one (that would leave an early wake-up with nothing armed).
+    this.handle = undefined;
+    this.armedAt = Infinity;
+    const f = this.fire;
+    if (f !== null) f();
+  };
 
   now(): number {
     return performance.now();
@@ -51,15 +73,26 @@ export class RealClock implements Clock {
       if (this.handle !== undefined) clearTimeout(this.handle);
       this.handle = undefined;
       this.armedAt = Infinity;
+      this.fire = null;
       return;
     }
-    if (this.handle !== undefined) {
-      if (at === this.armedAt && ref === this.armedRef) return;
-      clearTimeout(this.handle);
+    this.fire = fire;
+    const h0 = this.handle;
+    if (h0 !== undefined) {
+      if (at === this.armedAt) {
+        if (ref !== this.armedRef) {
+          this.armedRef = ref;
+          if (ref) h0.ref();
+          else h0.unref();
+        }
+        return;
+      }
+      clearTimeout(h0);
     }
     this.armedAt = at;
     this.armedRef = ref;
-    const h = setTimeout(fire, Math.max(0, Math.ceil(at - performance.now())));
+    const delay = Math.ceil(at - performance.now());
+    const h = setTimeout(this.onHostTimer, delay <= 0 ? 0 : delay > MAX_HOST_DELAY ? MAX_HOST_DELAY : delay);
     if (!ref) h.unref();
     this.handle = h;
   }
@@ -68,6 +101,13 @@ export class RealClock implements Clock {
 /**
  * A clock for tests: starts at `start` (default 0) and moves only when the runtime is
  * idle with timers pending, straight to the next deadline.
+ *
+ * @remarks
+ * "Idle" means every fiber is parked and nothing but timers can wake one: while a fiber
+ * waits on a promise, a socket or a callback, virtual time stands still. Due timers
+ * fire in deadline order, equal deadlines in the order they were set. A deadline that
+ * is not finite is never reached.
+ *
  * @example
  * ```ts
  * const clock = new VirtualClock();
@@ -80,6 +120,9 @@ export class VirtualClock implements Clock {
   readonly virtual = true;
   private t: number;
   constructor(start = 0) {
+    if (typeof start !== 'number' || !Number.isFinite(start)) {
+      throw new InvalidArgumentError(`VirtualClock start must be a finite number of ms, got ${String(start)}`);
+    }
     this.t = start;
   }
   now(): number {
@@ -89,6 +132,7 @@ export class VirtualClock implements Clock {
     // Nothing to arm: the runtime advances a virtual clock itself when it goes idle.
   }
   advanceTo(at: number): void {
-    if (at > this.t) this.t = at;
+    // Never backwards, and never to infinity: that would end time for the whole runtime.
+    if (at > this.t && at !== Infinity) this.t = at;
   }
 }

@@ -184,6 +184,9 @@ const FINISHED = {
   },
 };
 
+/** What a cancelled fiber waits on until its children have finished. */
+const CHILDREN_WAIT = new Suspension<unknown>(null, REASON_CHILDREN, undefined, false);
+
 const YIELD_NOW = new Suspension<void>(null, REASON_YIELD, undefined, false);
 export function yieldNowOp(): Suspension<void> {
   return YIELD_NOW;
@@ -274,7 +277,6 @@ export class Fiber<T> implements Task<T>, FiberInfo {
     if (this.st === S_CHILDREN) return REASON_CHILDREN.label;
     if (this.st !== S_PARKED || this.wait === null) return undefined;
     return this.wait.reason.label;
-
   }
   get waitTarget(): object | undefined {
     return this.st === S_PARKED && this.wait !== null ? this.wait.target : undefined;
@@ -724,7 +726,7 @@ export class Runtime implements Scheduler {
 
   private parkOnChildren(f: Fiber<unknown>): void {
     f.st = S_PARKED;
-    f.wait = null;
+    f.wait = CHILDREN_WAIT;
     f.epoch++;
     const base = f.slot * SLOT_WORDS;
     this.table.i32[base + F_STATE] = S_PARKED;

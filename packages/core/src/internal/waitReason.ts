@@ -3,14 +3,26 @@
  * every park stores only a small integer id in the fiber table (a native dump reads the
  * label from the table's string area; JavaScript reads it from `labels`).
  */
+/**
+ * An interned description of what a parked fiber waits on. Create one per kind of wait
+ * with {@link waitReason} at module load.
+ * @example
+ * ```ts
+ * const LOCK = waitReason('mutex.lock');
+ * ```
+ * @public
+ */
 export class WaitReason {
+  /** Text shown in dumps and deadlock reports. */
   readonly label: string;
+  /** Small integer stored in the fiber table. */
   readonly id: number;
   /** @internal */
   constructor(label: string, id: number) {
     this.label = label;
     this.id = id;
   }
+  /** The label. */
   toString(): string {
     return this.label;
   }
