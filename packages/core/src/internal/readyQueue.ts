@@ -70,6 +70,19 @@ export class PriorityQueue<F extends Queued> implements ReadyQueue<F> {
     for (let i = 0; i < 8; i++) this.rings.push(new Ring<F>());
   }
 
+  /** An empty queue, reusing a released one's grown rings when there is one. */
+  static acquire<F extends Queued>(): PriorityQueue<F> {
+    const q = pooledQueue;
+    if (q === null) return new PriorityQueue<F>();
+    pooledQueue = null;
+    return q as PriorityQueue<F>;
+  }
+
+  /** Give an empty queue back for the next runtime of this thread. */
+  release(): void {
+    if (this.size === 0) pooledQueue = this as PriorityQueue<Queued>;
+  }
+
   push(f: F): void {
     f.enqTick = this.tick;
     this.rings[f.priority].push(f);
@@ -104,6 +117,8 @@ export class PriorityQueue<F extends Queued> implements ReadyQueue<F> {
     return f;
   }
 }
+
+let pooledQueue: PriorityQueue<Queued> | null = null;
 
 /** sfc32: small, fast, good statistical quality, 32-bit state words. */
 export function prng(seed: number): () => number {

@@ -65,7 +65,6 @@ import {
 import { PriorityQueue, SeededQueue, type ReadyQueue } from './readyQueue.js';
 import { TimerQueue, type TimerEntry } from './timerQueue.js';
 import {
-  ArrayBufferTableMemory,
   FiberTable,
   type TableMemory,
   SLOT_WORDS,
@@ -454,13 +453,13 @@ export class Runtime implements Scheduler {
     } else {
       this.kind = 'default';
       this.seed = undefined;
-      this.queue = new PriorityQueue<Fiber<unknown>>();
+      this.queue = PriorityQueue.acquire<Fiber<unknown>>();
       this.budget = options.budget ?? DEFAULT_BUDGET;
     }
     if (!Number.isInteger(this.budget) || this.budget < 1) {
       throw invalid(`budget must be an integer >= 1, got ${String(options.budget)}`);
     }
-    this.table = new FiberTable(options.tableMemory ?? ArrayBufferTableMemory.acquire());
+    this.table = FiberTable.acquire(options.tableMemory);
     if (options.hooks) this.hooks = [options.hooks];
     this.onClose = options.onClose;
     this.timers.onChange = () => this.armClock();
@@ -1126,7 +1125,8 @@ export class Runtime implements Scheduler {
     }
     this.clock.arm(null, this.fireTimersFn, false);
     this.onClose?.();
-    this.table.mem.close();
+    this.table.recycle();
+    if (this.queue instanceof PriorityQueue) this.queue.release();
   }
 
   /** Pending timers (for the leak check of tests). */

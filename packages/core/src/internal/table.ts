@@ -129,24 +129,10 @@ export class ArrayBufferTableMemory implements TableMemory {
   close(): void {
     this.strings = [undefined];
     this.freeStrings = [];
-    // Keep the (largest) buffer for the next runtime of this thread: tests and servers
-    // that start many runtimes do not regrow a table each time.
-    if (pooled === null || pooled.capacity < this.capacity) pooled = this;
-  }
-
-  /** A table for a new runtime: the pooled one (cleared), or a fresh one. */
-  static acquire(): ArrayBufferTableMemory {
-    const p = pooled;
-    if (p === null) return new ArrayBufferTableMemory();
-    pooled = null;
-    p.i32.fill(0);
-    p.header.i32.fill(0);
-    p.header.f64.fill(0);
-    return p;
   }
 }
 
-let pooled: ArrayBufferTableMemory | null = null;
+
 
 /**
  * Slot allocator over a TableMemory. Free slots form a LIFO stack (recently freed slots
@@ -165,6 +151,30 @@ export class FiberTable {
     this.i32 = mem.i32;
     this.f64 = mem.f64;
     this.free = new Int32Array(mem.capacity);
+  }
+
+  /**
+   * A table for a new runtime. ArrayBuffer tables are pooled per thread: programs and
+   * test suites that start many runtimes do not regrow one each time.
+   */
+  static acquire(mem?: TableMemory): FiberTable {
+    if (mem !== undefined) return new FiberTable(mem);
+    const t = pooled;
+    if (t === null) return new FiberTable(new ArrayBufferTableMemory());
+    pooled = null;
+    return t;
+  }
+
+  /** The runtime is done with the table: all slots are free. */
+  recycle(): void {
+    this.mem.close();
+    if (!(this.mem instanceof ArrayBufferTableMemory)) return;
+    this.i32.fill(0, 0, this.next * SLOT_WORDS);
+    this.mem.header.i32.fill(0);
+    this.mem.header.f64.fill(0);
+    this.freeTop = 0;
+    this.next = 0;
+    if (pooled === null || pooled.mem.capacity < this.mem.capacity) pooled = this;
   }
 
   alloc(): number {
@@ -189,3 +199,5 @@ export class FiberTable {
     this.free = free;
   }
 }
+
+let pooled: FiberTable | null = null;
