@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // Builds native/build/librioco.so with the system C compiler ($CC, else cc): no
 // node-gyp, no Node headers (the library finds uv_* and napi_* in the process at run
-// time). Skips the compile when the output is newer than every source and was built
-// with the same command. Writes to a temporary file and renames it, so parallel builds
+// time). Skips the compile when the output was built from the same sources (by
+// content, not mtime: checkouts and copies reset mtimes) with the same command. Writes to a temporary file and renames it, so parallel builds
 // (turbo, several packages' installs) never load a half-written library.
 //
 // Environment: CC (compiler), RIOCO_CFLAGS (extra flags), RIOCO_NATIVE_SKIP=1 (do
 // nothing: the runtime then falls back to its ArrayBuffer table).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -50,13 +50,12 @@ const flags = [
 ];
 const tmp = `${out}.${process.pid}.tmp`;
 const args = [...flags, '-o', tmp, ...sources, '-ldl'];
-const stamp = createHash('sha256').update(JSON.stringify([cc, flags, sources])).digest('hex');
+const hash = createHash('sha256').update(JSON.stringify([cc, flags, process.platform, process.arch]));
+for (const f of inputs) hash.update(f).update(readFileSync(f));
+const stamp = hash.digest('hex');
 
 function upToDate() {
-  if (!existsSync(out) || !existsSync(stampFile)) return false;
-  if (readFileSync(stampFile, 'utf8') !== stamp) return false;
-  const built = statSync(out).mtimeMs;
-  return inputs.every((f) => statSync(f).mtimeMs <= built);
+  return existsSync(out) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp;
 }
 
 if (upToDate()) {

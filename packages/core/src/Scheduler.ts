@@ -82,6 +82,21 @@ export interface SchedulerHooks {
   exit?(fiber: FiberInfo, outcome: 'ok' | 'error' | 'cancelled', error?: unknown): void;
   /** An error that nobody joined (a supervised child's failure). */
   unhandledError?(error: unknown, fiber: FiberInfo): void;
+  /** The native monitor saw a fiber hog the thread or the event loop stop turning. */
+  stall?(report: StallReport): void;
+}
+
+/**
+ * What the native monitor thread saw (see `RunOptions.monitor`).
+ * @public
+ */
+export interface StallReport {
+  /** `stuck-fiber`: a fiber ran `ms` without yielding; `loop-stall`: the event loop did not turn for `ms`. */
+  readonly kind: 'stuck-fiber' | 'loop-stall';
+  /** The fiber running at the time (0 when none). */
+  readonly fiberId: number;
+  /** How long, in milliseconds, when detected. */
+  readonly ms: number;
 }
 
 /**

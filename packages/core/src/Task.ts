@@ -38,7 +38,8 @@ export interface SpawnOptions<A extends readonly unknown[] = readonly unknown[]>
  *
  * @remarks
  * `yield* task` returns the fiber's value or throws its error (the original error, not a
- * wrapper); a cancelled task throws {@link CancelledError}. `await task` behaves the same.
+ * wrapper); a cancelled task throws {@link CancelledError}. `await task` behaves the same
+ * (a task is `PromiseLike`, with `catch` and `finally`).
  * `task[Symbol.dispose]()` cancels; `await task[Symbol.asyncDispose]()` halts and waits.
  *
  * @example
@@ -48,7 +49,7 @@ export interface SpawnOptions<A extends readonly unknown[] = readonly unknown[]>
  * ```
  * @public
  */
-export interface Task<T> extends Operation<T>, Promise<T>, Disposable, AsyncDisposable {
+export interface Task<T> extends Operation<T>, PromiseLike<T>, Disposable, AsyncDisposable {
   /** Fiber id, unique within the process. */
   readonly id: number;
   /** The name given at spawn, if any. */
@@ -63,4 +64,31 @@ export interface Task<T> extends Operation<T>, Promise<T>, Disposable, AsyncDisp
   cancel(): void;
   /** Cancel and wait until the fiber has finished its cleanup. Never throws the fiber's error. */
   halt(): Operation<void>;
+  /** As `Promise.prototype.catch`. */
+  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R>;
+  /** As `Promise.prototype.finally`. */
+  finally(onfinally?: (() => void) | null): Promise<T>;
+}
+
+/**
+ * The root task of a runtime, returned by {@link run}: a {@link Task} typed as a
+ * `Promise`, so a forgotten `await run(...)` is caught by no-floating-promises lint.
+ * (Tasks from {@link spawn} are only `PromiseLike`: a child that nobody awaits is
+ * normal in structured concurrency, where its parent waits for it anyway.)
+ * @example
+ * ```ts
+ * const value = await run(function* () { return 1; });
+ * ```
+ * @public
+ */
+export interface RootTask<T> extends Task<T>, Promise<T> {
+  /** As `Promise.prototype.then`. */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2>;
+  /** As `Promise.prototype.catch`. */
+  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R>;
+  /** As `Promise.prototype.finally`. */
+  finally(onfinally?: (() => void) | null): Promise<T>;
 }

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 export type { Operation, Instruction, Body } from './Operation.js';
-export type { Task, SpawnOptions } from './Task.js';
+export type { Task, RootTask, SpawnOptions } from './Task.js';
 export { Priority } from './Task.js';
 export type {
   Scheduler,
@@ -16,6 +16,7 @@ export type {
   WakeSource,
   FiberInfo,
   TimerHandle,
+  StallReport,
 } from './Scheduler.js';
 export type { Clock } from './Clock.js';
 export { RealClock, VirtualClock } from './Clock.js';
@@ -34,5 +35,6 @@ export {
   type ParkedFiberInfo,
 } from './errors.js';
 export { runTest, forEachSeed } from './testing.js';
+export { dumpFibers, installDumpSignal, uninstallDumpSignal } from './native.js';
 export { Suspension } from './internal/suspension.js';
 export { WaitReason } from './internal/waitReason.js';

@@ -1,10 +1,11 @@
 import type { Body } from './Operation.js';
-import type { Task } from './Task.js';
+import type { RootTask } from './Task.js';
 import type { Clock } from './Clock.js';
 import type { SchedulerHooks } from './Scheduler.js';
 import { invalid } from './errors.js';
-import { Runtime, type Fiber } from './internal/runtime.js';
-import { nativeTableMemoryFor } from './internal/nativeHook.js';
+import { Runtime, checkBody, type Fiber } from './internal/runtime.js';
+import { nativeTableMemoryProvider, startMonitor, NativeTableMemory, type MonitorHandle } from './internal/native/index.js';
+import type { StallReport } from './Scheduler.js';
 
 /**
  * Options of {@link run}.
@@ -26,10 +27,17 @@ export interface RunOptions {
   hooks?: SchedulerHooks;
   /**
    * Keep the fiber table in the native library's memory, where the monitor thread and
-   * the SIGQUIT dump can read it. `true` fails when the library cannot load; `'auto'`
-   * falls back to an ArrayBuffer. Default: `'auto'` when `RIOCO_NATIVE=1`, else `false`.
+   * the SIGQUIT dump ({@link installDumpSignal}) can read it. `true` fails with
+   * `NATIVE_UNAVAILABLE` when the library cannot load; `'auto'` falls back to an
+   * ArrayBuffer table. Default: `'auto'` when `RIOCO_NATIVE=1`, else `false`.
    */
   native?: boolean | 'auto';
+  /**
+   * Start the native monitor thread for this runtime (needs `native`): it reports a
+   * fiber that runs longer than `stuckFiberMs` without yielding, and an event loop that
+   * has not turned for `loopStallMs`, to the `stall` hook (or stderr without one).
+   */
+  monitor?: { stuckFiberMs?: number; loopStallMs?: number };
 }
 
 /**
@@ -47,28 +55,59 @@ export interface RunOptions {
  * ```
  * @public
  */
-export function run<T>(body: Body<T>, options: RunOptions = {}): Task<T> {
+export function run<T>(body: Body<T>, options: RunOptions = {}): RootTask<T> {
   return startRuntime(body, options).root as Fiber<T>;
 }
 
 /** @internal */
 export function startRuntime<T>(body: Body<T>, options: RunOptions = {}): Runtime {
   if (options === null || typeof options !== 'object') throw invalid('run options must be an object');
+  checkBody(body);
   let seed = options.seed;
   if (seed === undefined && process.env.RIOCO_SEED !== undefined && process.env.RIOCO_SEED !== '') {
     seed = Number(process.env.RIOCO_SEED);
     if (!Number.isInteger(seed)) throw invalid(`RIOCO_SEED must be an integer, got "${process.env.RIOCO_SEED}"`);
   }
   const native = options.native ?? (process.env.RIOCO_NATIVE === '1' ? 'auto' : false);
-  const mem = native === false ? undefined : nativeTableMemoryFor(native === true);
+  if (native !== true && native !== false && native !== 'auto') throw invalid(`native must be true, false or 'auto'`);
+  if (options.monitor !== undefined && native === false) {
+    throw invalid('the monitor needs the native fiber table: pass native: true (or "auto" with the library built)');
+  }
+  const mem = native === false ? undefined : nativeTableMemoryProvider(native === true);
+  if (options.monitor !== undefined && mem === undefined) {
+    throw invalid('the monitor needs the native fiber table: pass native: true (or "auto" with the library built)');
+  }
+  if (options.monitor !== undefined) {
+    for (const k of ['stuckFiberMs', 'loopStallMs'] as const) {
+      const v = options.monitor[k] ?? 0;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw invalid(`monitor.${k} must be a finite number >= 0, got ${String(v)}`);
+    }
+  }
+  let monitor: MonitorHandle | undefined;
   const rt = new Runtime({
     clock: options.clock,
     seed,
     budget: options.budget,
     hooks: options.hooks,
     tableMemory: mem?.memory,
-    onClose: mem?.close,
+    onClose: () => {
+      monitor?.stop();
+      mem?.close();
+    },
   });
+  if (mem !== undefined && mem.memory instanceof NativeTableMemory) mem.memory.setRuntimeId(rt.id);
+  if (options.monitor !== undefined) {
+    const { stuckFiberMs = 0, loopStallMs = 0 } = options.monitor;
+    monitor = startMonitor({
+      stuckMs: stuckFiberMs,
+      loopStallMs,
+      onReport: (r) => {
+        if (r.runtimeId !== 0 && r.runtimeId !== rt.id) return;
+        const report: StallReport = { kind: r.kind, fiberId: r.fiberId, ms: r.ms };
+        rt.reportStallHook(report);
+      },
+    });
+  }
   rt.spawnRoot(body, options.name ?? 'main');
   return rt;
 }

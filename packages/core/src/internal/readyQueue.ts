@@ -80,7 +80,7 @@ export class PriorityQueue<F extends Queued> implements ReadyQueue<F> {
 
   /** Give an empty queue back for the next runtime of this thread. */
   release(): void {
-    if (this.size === 0) pooledQueue = this as PriorityQueue<Queued>;
+    if (this.size === 0) pooledQueue = this;
   }
 
   push(f: F): void {

@@ -40,13 +40,14 @@ import {
   type ParkedFiberInfo,
 } from '../errors.js';
 import type { Body } from '../Operation.js';
-import type { SpawnOptions, Task } from '../Task.js';
+import type { RootTask, SpawnOptions, Task } from '../Task.js';
 import type { FiberLocal } from '../FiberLocal.js';
 import type {
   FiberInfo,
   Resume,
   Scheduler,
   SchedulerHooks,
+  StallReport,
   SuspendOptions,
   TimerHandle,
   WakeSource,
@@ -194,7 +195,7 @@ export function yieldNowOp(): Suspension<void> {
 /**
  * A fiber. It is also the Task handed to users (one object per fiber).
  */
-export class Fiber<T> implements Task<T>, FiberInfo {
+export class Fiber<T> implements RootTask<T>, FiberInfo {
   readonly id: number;
   readonly rt: Runtime;
   readonly parent: Fiber<unknown> | null;
@@ -296,6 +297,11 @@ export class Fiber<T> implements Task<T>, FiberInfo {
   }
 
   [Symbol.iterator](): Iterator<Suspension<unknown>, T, unknown> {
+    if (this.st === S_DONE && this.outcome === O_OK && (current === undefined || current.rt === this.rt)) {
+      // Joining a finished task: no suspension, no allocation (see FINISHED).
+      FINISHED.result.value = this.value;
+      return FINISHED as unknown as Iterator<Suspension<unknown>, T, unknown>;
+    }
     return (this.rt.joinOp(this, false) as unknown as Suspension<T>)[Symbol.iterator]();
   }
 
@@ -461,6 +467,7 @@ export class Runtime implements Scheduler {
     }
     this.table = FiberTable.acquire(options.tableMemory);
     if (options.hooks) this.hooks = [options.hooks];
+    this.coarseNow = performance.now();
     this.onClose = options.onClose;
     this.timers.onChange = () => this.armClock();
     this.timers.onSettle = (e) => {
@@ -658,6 +665,7 @@ export class Runtime implements Scheduler {
       f.st = S_RUNNING;
       // Re-read the views each time: user code may have grown (moved) the table.
       this.table.i32[base + F_STATE] = S_RUNNING;
+      this.table.f64[f.slot * 8 + D_SWITCHES]++;
       header.i32[H_CURRENT] = f.id;
       header.f64[HD_SWITCH_SEQ]++;
       if (this.hooks !== null) for (const h of this.hooks) h.switch?.(f);
@@ -936,6 +944,16 @@ export class Runtime implements Scheduler {
     this.cancelFiber(p);
   }
 
+  /** A report of the native monitor, delivered on this thread. */
+  reportStallHook(report: StallReport): void {
+    if (this.hooks !== null && this.hooks.some((h) => h.stall)) {
+      for (const h of this.hooks) h.stall?.(report);
+    } else {
+      const who = report.fiberId ? ` (fiber #${report.fiberId})` : '';
+      console.error(`rioco: ${report.kind === 'stuck-fiber' ? 'a fiber ran' : 'the event loop stalled'} ${report.ms} ms without yielding${who}`);
+    }
+  }
+
   private unhandled(error: unknown, f: Fiber<unknown>): void {
     if (this.hooks !== null && this.hooks.some((h) => h.unhandledError)) {
       for (const h of this.hooks) h.unhandledError?.(error, f);
@@ -1152,7 +1170,7 @@ function startBody(f: Fiber<unknown>): AnyIterator {
   return (op as Iterable<unknown>)[Symbol.iterator]() as AnyIterator;
 }
 
-function checkBody(body: unknown): void {
+export function checkBody(body: unknown): void {
   if (typeof body === 'function') return;
   if (body !== null && typeof body === 'object' && typeof (body as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function') {
     return;

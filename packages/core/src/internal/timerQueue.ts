@@ -101,10 +101,10 @@ export class TimerQueue {
   /** Take out every entry due at `now`, then run them in deadline, then sequence order. */
   fireDue(now: number): number {
     const items = this.items;
-    const keys = this.keys;
     let first: TimerEntry | null = null;
     let rest: TimerEntry[] | null = null;
-    while (items.length > 0 && keys[0] <= now) {
+    // Re-read `keys` each time: take() may shrink (replace) it.
+    while (items.length > 0 && this.keys[0] <= now) {
       const e = items[0];
       this.take(0);
       e.index = FIRING;

@@ -24,7 +24,7 @@ export function createNativeTableMemory(runtimeId: number, capacity: number = DE
 }
 
 /**
- * Shape of internal/nativeHook.ts's provider: a native table when the library loads;
+ * Used by run.ts: a native table when the library loads;
  * when it does not, the `NATIVE_UNAVAILABLE` error if `required`, else `undefined` (the
  * runtime falls back to an ArrayBuffer). The runtime id is set later with
  * `NativeTableMemory.setRuntimeId` (the runtime does not exist yet when this runs).
