@@ -127,7 +127,7 @@ class EffectSlot<T> {
 }
 
 // ---------------- ping-pong ----------------
-function pingPongRioco(n: number): Promise<unknown> {
+function pingPongRioco(n: number, native = false): Promise<unknown> {
   return run(function* () {
     const ab = new RiocoSlot<number>();
     const ba = new RiocoSlot<number>();
@@ -139,7 +139,7 @@ function pingPongRioco(n: number): Promise<unknown> {
       yield* ba.take();
     }
     yield* b;
-  });
+  }, { native });
 }
 
 function pingPongFloor(n: number): Promise<unknown> {
@@ -226,14 +226,14 @@ function spawnRiocoClosure(n: number): Promise<unknown> {
   });
 }
 
-function spawnRiocoArgs(n: number): Promise<unknown> {
+function spawnRiocoArgs(n: number, native = false): Promise<unknown> {
   return run(function* () {
     const ts: Task<number>[] = new Array(n);
     for (let i = 0; i < n; i++) ts[i] = spawn(child(i));
     let s = 0;
     for (let i = 0; i < n; i++) s += yield* ts[i];
     return s;
-  });
+  }, { native });
 }
 
 async function spawnAsync(n: number): Promise<number> {
@@ -388,7 +388,8 @@ async function main(): Promise<void> {
 
   // Ping-pong (per round trip = 2 messages).
   ns('floor', await measure(pingPongFloor, N_PING));
-  ns('rioco', await measure(pingPongRioco, N_PING));
+  ns('rioco', await measure((n) => pingPongRioco(n), N_PING));
+  ns('rioco (native table)', await measure((n) => pingPongRioco(n, true), N_PING));
   ns('async/await', await measure(pingPongAsync, N_PING));
   ns('effection', await measure(pingPongEffection, N_PING / 20, { runs: 3 }));
   ns('effect', await measure(pingPongEffect, N_PING / 20, { runs: 3 }));
@@ -396,7 +397,8 @@ async function main(): Promise<void> {
 
   ns('async/await', await measure(spawnAsync, N_SPAWN));
   ns('floor', await measure(spawnFloor, N_SPAWN));
-  ns('rioco spawn(gen(i))', await measure(spawnRiocoArgs, N_SPAWN));
+  ns('rioco spawn(gen(i))', await measure((n) => spawnRiocoArgs(n), N_SPAWN));
+  ns('rioco spawn(gen(i)), native table', await measure((n) => spawnRiocoArgs(n, true), N_SPAWN));
   ns('rioco spawn(function*)', await measure(spawnRiocoClosure, N_SPAWN));
   ns('effect', await measure(spawnEffect, N_SPAWN, { runs: 3 }));
   ns('effection (2k)', await measure(spawnEffection, 2_000, { runs: 3 }));
@@ -418,7 +420,7 @@ async function main(): Promise<void> {
   report(`memory per parked fiber (${N_PARK} parked)`, rows.splice(0), 'floor');
 
   for (const n of quick ? [1_000, 10_000, 100_000] : [1_000, 10_000, 100_000, 1_000_000]) {
-    ns(`rioco spawn+join ${n}`, await measure(spawnRiocoArgs, n, { runs: n >= 1_000_000 ? 3 : 7 }));
+    ns(`rioco spawn+join ${n}`, await measure((k) => spawnRiocoArgs(k), n, { runs: n >= 1_000_000 ? 3 : 7 }));
   }
   report('per-fiber cost as the tree grows (spawn(gen(i)) + join)', rows.splice(0), 'rioco spawn+join 1000');
 }
