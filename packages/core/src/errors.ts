@@ -18,7 +18,8 @@ export type CoreErrorCode =
   | 'LEAK'
   | 'NATIVE_UNAVAILABLE'
   | 'TABLE_FULL'
-  | 'RUNTIME_CLOSED';
+  | 'RUNTIME_CLOSED'
+  | 'SCOPE_CLOSED';
 
 /**
  * Base class of every error Rioco raises.

@@ -283,6 +283,10 @@ export class Fiber<T> implements RootTask<T>, FiberInfo {
   }
 
   // ---- Task ------------------------------------------------------------------------
+  get cancelRequested(): boolean {
+    return (this.flags & CANCEL) !== 0;
+  }
+
   get done(): boolean {
     return this.st === S_DONE;
   }
@@ -1089,6 +1093,8 @@ export class Runtime implements Scheduler {
   /** Fail the root with a DeadlockError naming every parked fiber. */
   reportStall(detail?: string): void {
     if (this.closed || this.live === 0) return;
+    // Only unref'd sources pending at exit: like Node, let the program end quietly.
+    if (detail !== undefined && this.refs === 0 && this.unrefs > 0) return;
     if (this.queue.size > 0 || this.draining || this.scheduled) return;
     const parked: ParkedFiberInfo[] = [];
     for (const fi of this.fibers()) {
