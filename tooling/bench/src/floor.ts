@@ -1,28 +1,27 @@
 /**
  * The floor: a minimal generator scheduler with no features at all (no priorities, no
- * cancellation, no table, no hooks). Whatever Rioco costs above this is the price of
- * its features; the targets are set as ratios to it.
+ * cancellation, no table, no hooks, no resume safety). Whatever Rioco costs above this
+ * is the price of its features; the targets are set as ratios to it.
+ *
+ * A parked generator is resumed by pushing it (and its value) on two parallel arrays:
+ * no closure, no record per switch.
  */
-export type Park = (resume: (v: unknown) => void) => void;
+export type Park = (g: FloorOp<unknown>, s: FloorScheduler) => void;
 export type FloorOp<T> = Generator<Park, T, unknown>;
 
-interface Ready {
-  g: FloorOp<unknown>;
-  v: unknown;
-}
-
 export class FloorScheduler {
-  private q: Ready[] = [];
+  private gs: FloorOp<unknown>[] = [];
+  private vs: unknown[] = [];
   private head = 0;
   private draining = false;
 
   spawn(g: FloorOp<unknown>, onDone?: (v: unknown) => void): void {
-    const wrapped = onDone ? withDone(g, onDone) : g;
-    this.enqueue(wrapped, undefined);
+    this.enqueue(onDone ? withDone(g, onDone) : g, undefined);
   }
 
   enqueue(g: FloorOp<unknown>, v: unknown): void {
-    this.q.push({ g, v });
+    this.gs.push(g);
+    this.vs.push(v);
     if (!this.draining) {
       this.draining = true;
       queueMicrotask(() => this.drain());
@@ -30,16 +29,21 @@ export class FloorScheduler {
   }
 
   private drain(): void {
-    while (this.head < this.q.length) {
-      const { g, v } = this.q[this.head++];
-      const r = g.next(v);
-      if (!r.done) r.value((value) => this.enqueue(g, value));
-      if (this.head > 1024 && this.head * 2 > this.q.length) {
-        this.q = this.q.slice(this.head);
+    const gs = this.gs;
+    const vs = this.vs;
+    while (this.head < gs.length) {
+      const i = this.head++;
+      const g = gs[i];
+      const r = g.next(vs[i]);
+      if (!r.done) r.value(g, this);
+      if (this.head === 4096) {
+        gs.splice(0, 4096);
+        vs.splice(0, 4096);
         this.head = 0;
       }
     }
-    this.q.length = 0;
+    gs.length = 0;
+    vs.length = 0;
     this.head = 0;
     this.draining = false;
   }
@@ -53,14 +57,19 @@ function* withDone(g: FloorOp<unknown>, onDone: (v: unknown) => void): FloorOp<u
 
 /** One-slot handoff on the floor scheduler. */
 export class FloorSlot<T> {
-  private waiter: ((v: unknown) => void) | null = null;
+  private waiter: FloorOp<unknown> | null = null;
+  private sched: FloorScheduler | null = null;
   private value: T | undefined;
   private has = false;
+  private readonly park: Park = (g, s) => {
+    this.waiter = g;
+    this.sched = s;
+  };
   put(v: T): void {
     const w = this.waiter;
     if (w !== null) {
       this.waiter = null;
-      w(v);
+      (this.sched as FloorScheduler).enqueue(w, v);
     } else {
       this.value = v;
       this.has = true;
@@ -71,9 +80,7 @@ export class FloorSlot<T> {
       this.has = false;
       return this.value as T;
     }
-    return (yield (resume) => {
-      this.waiter = resume;
-    }) as T;
+    return (yield this.park) as T;
   }
 }
 

@@ -7,7 +7,7 @@ import { run, spawn, suspend, yieldNow, type Operation, type Resume, type Task }
 import * as effection from 'effection';
 import { Effect, Fiber as EffectFiber, Deferred } from 'effect';
 import { measure, bytesPer, report, type Row } from '../harness.js';
-import { floorRun, FloorSlot, parkForever, FloorScheduler, type FloorOp } from '../floor.js';
+import { floorRun, FloorSlot, parkForever, FloorScheduler, type FloorOp, type Park } from '../floor.js';
 
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -296,9 +296,10 @@ function yieldRioco(n: number): Promise<unknown> {
     for (let i = 0; i < n; i++) yield* yieldNow();
   });
 }
+const floorYield: Park = (g, s) => s.enqueue(g, undefined);
 function yieldFloor(n: number): Promise<unknown> {
   return floorRun(function* (): FloorOp<void> {
-    for (let i = 0; i < n; i++) yield (r) => r(undefined);
+    for (let i = 0; i < n; i++) yield floorYield;
   });
 }
 async function yieldAwait(n: number): Promise<void> {
