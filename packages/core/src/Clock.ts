@@ -32,11 +32,19 @@ export interface Clock {
 
 /** Longest delay a host `setTimeout` takes: Node turns anything longer into 1 ms. */
 const MAX_HOST_DELAY = 2 ** 31 - 1;
+/** `RESOLVED.then(f)` queues a microtask without the AsyncResource `queueMicrotask` makes. */
+const RESOLVED = Promise.resolve();
 
 /**
  * The default clock: `performance.now()` and one host `setTimeout`.
  *
  * @remarks
+ * `arm` only records the wanted deadline; one microtask per burst of calls applies the
+ * last one to the host timer. A timer added and cancelled in the same run of fibers (a
+ * `timeout()` around work that finishes at once) never touches the host timer, and a
+ * burst of sleeps re-arms it once, not once per new earliest deadline. Deferring to a
+ * microtask is safe: no host timer can fire before the microtask queue is empty.
+ *
  * The host timer may fire a little before `at` on this clock (Node's timers count whole
  * milliseconds of a cached loop time), and a far deadline is reached in steps of at most
  * 2^31-1 ms; both are harmless because the runtime re-arms for whatever is still pending
@@ -50,10 +58,19 @@ const MAX_HOST_DELAY = 2 ** 31 - 1;
  */
 export class RealClock implements Clock {
   readonly virtual = false;
+  /** What the host timer is set to (`handle` undefined: nothing). */
   private handle: ReturnType<typeof setTimeout> | undefined;
   private armedAt = Infinity;
   private armedRef = true;
+  /** What the runtime asked for last; applied by `apply`. */
+  private wantAt: number | null = null;
+  private wantRef = true;
   private fire: (() => void) | null = null;
+  private applyQueued = false;
+  private readonly apply = (): void => {
+    this.applyQueued = false;
+    this.sync();
+  };
   // One bound callback for the clock's lifetime: re-arming allocates only the host timer.
   private readonly onHostTimer = (): void => {
     // Forget the fired handle first: `fire` re-arms from inside, and must not mistake the
@@ -69,15 +86,27 @@ export class RealClock implements Clock {
   }
 
   arm(at: number | null, fire: () => void, ref: boolean): void {
+    this.wantAt = at;
+    this.wantRef = ref;
+    this.fire = fire;
+    if (!this.applyQueued) {
+      this.applyQueued = true;
+      void RESOLVED.then(this.apply);
+    }
+  }
+
+  /** Make the host timer match the last request. */
+  private sync(): void {
+    const at = this.wantAt;
+    const ref = this.wantRef;
+    const h0 = this.handle;
     if (at === null) {
-      if (this.handle !== undefined) clearTimeout(this.handle);
+      if (h0 !== undefined) clearTimeout(h0);
       this.handle = undefined;
       this.armedAt = Infinity;
       this.fire = null;
       return;
     }
-    this.fire = fire;
-    const h0 = this.handle;
     if (h0 !== undefined) {
       if (at === this.armedAt) {
         if (ref !== this.armedRef) {

@@ -394,6 +394,21 @@ describe('errors', () => {
     expect(log).toEqual(['sibling cleaned up', 'parent cleaned up']);
   });
 
+  it('the last child failing after its parent body returned fails the parent', async () => {
+    const boom = new Error('late child failure');
+    const err = await run(function* () {
+      spawn(function* () {
+        yield* suspend<void>((r) => {
+          setImmediate(() => r.fail(boom));
+        });
+      });
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBe(boom);
+  });
+
   it('a joiner gets the original error', async () => {
     const boom = new TypeError('bad');
     const err = await run(function* () {
