@@ -4,7 +4,9 @@
  * by the closed-loop C client (/work/shared/tools/echo-load.c): 50 connections, 64-byte
  * ping-pong, N seconds each. Server and client are pinned to different cores with
  * `taskset` when it exists. Each server runs in its own fresh process (this file with
- * `--serve <kind>`), so JIT and GC state never leak between rows.
+ * `--serve <kind>`), so JIT and GC state never leak between rows. Besides throughput and
+ * latency it reports the server's CPU time per message (from /proc), which stays
+ * comparable when other work on the machine skews throughput.
  *
  * Env: RIOCO_BENCH_NET_SECONDS (default 10), RIOCO_BENCH_NET_CONNS (50),
  * RIOCO_BENCH_NET_SIZE (64), RIOCO_BENCH_NET_ROUNDS (1; >1 interleaves the rows and
@@ -12,14 +14,14 @@
  * Run: node --expose-gc dist/suites/net.js
  */
 import { spawn as spawnProcess, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, spawn, type Operation } from '@rioco/core';
-import { listen, SocketClosedError, type InetAddress, type Stream } from '@rioco/net';
+import { listen, NetError, type InetAddress, type Stream } from '@rioco/net';
 import { median, report, type Row } from '../harness.js';
 
 type Kind = 'rioco' | 'node-callbacks' | 'async-await';
@@ -53,7 +55,11 @@ function serveAsyncAwait(): void {
 
 function* handle(conn: Stream): Operation<void> {
   conn.adopt();
-  for (let b; (b = yield* conn.read()) !== null; ) yield* conn.write(b);
+  try {
+    for (let b; (b = yield* conn.read()) !== null; ) yield* conn.write(b);
+  } catch (e) {
+    if (!(e instanceof NetError)) throw e; // the load generator resets its connections at the end
+  }
 }
 
 function serveRioco(): void {
@@ -61,15 +67,14 @@ function serveRioco(): void {
     const listener = yield* listen({ host: '127.0.0.1', port: 0, noDelay: true });
     announce((listener.address as InetAddress).port);
     for (;;) spawn(handle, { args: [yield* listener.accept()] });
-  }).catch((e: unknown) => {
-    if (!(e instanceof SocketClosedError)) console.error(e);
-  });
+  }).catch((e: unknown) => console.error(e));
 }
 
 // ---- orchestration (parent mode) -------------------------------------------------------
 
 interface LoadResult {
   msgs_per_s: number;
+  cpu_us_per_msg?: number;
   lat_us: { p50: number; p90: number; p99: number; p999: number; max: number };
 }
 
@@ -151,11 +156,26 @@ async function load(loadBin: string, port: number): Promise<LoadResult> {
   return JSON.parse(out.trim()) as LoadResult;
 }
 
+/** CPU time (user + system) a process has used, in microseconds; NaN where /proc is missing. */
+function cpuMicros(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // utime + stime, in USER_HZ (100) ticks
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function measureKind(kind: Kind | 'c-floor', floorBin: string, loadBin: string): Promise<LoadResult> {
   const s = await startServer(kind, floorBin);
   const exited = once(s.child, 'exit');
   try {
-    return await load(loadBin, s.port);
+    const cpu0 = cpuMicros(s.child.pid);
+    const r = await load(loadBin, s.port);
+    // Server CPU per message: robust to other load on the machine, unlike throughput.
+    r.cpu_us_per_msg = (cpuMicros(s.child.pid) - cpu0) / (r.msgs_per_s * (seconds + 1));
+    return r;
   } finally {
     s.child.kill('SIGKILL');
     await exited;
@@ -195,6 +215,7 @@ async function main(): Promise<void> {
         extra: {
           p50_us: median(xs.map((x) => x.lat_us.p50)).toFixed(0),
           p99_us: median(xs.map((x) => x.lat_us.p99)).toFixed(0),
+          server_cpu_us_per_msg: median(xs.map((x) => x.cpu_us_per_msg ?? Number.NaN)).toFixed(2),
           vs_C: (tput / floor).toFixed(2),
         },
       };
@@ -208,6 +229,7 @@ async function main(): Promise<void> {
 
 const serveAt = process.argv.indexOf('--serve');
 if (serveAt >= 0) {
+  process.on('SIGINT', () => process.exit(0)); // lets `node --cpu-prof` write its profile
   const kind = process.argv[serveAt + 1] as Kind;
   if (kind === 'node-callbacks') serveNodeCallbacks();
   else if (kind === 'async-await') serveAsyncAwait();

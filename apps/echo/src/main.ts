@@ -1,0 +1,123 @@
+/**
+ * TCP echo server on Rioco fibers: one fiber per connection written as a plain loop,
+ * a live stats line on stderr every second, and a graceful Ctrl-C — `main()` cancels
+ * the root fiber, which cancels every connection fiber first, and each one's socket
+ * closes as its fiber ends.
+ *
+ * Usage: node dist/main.js [PORT]   (or PORT=7007 HOST=127.0.0.1 node dist/main.js)
+ */
+import { main, spawn, suspend, useScheduler, waitReason, type Operation } from '@rioco/core';
+import { NetError, TooManyOpenFilesError, listen, type InetAddress, type Stream } from '@rioco/net';
+
+interface Stats {
+  /** Connections open now. */
+  connections: number;
+  /** Connections accepted since start. */
+  accepted: number;
+  /** Chunks echoed (one read() each) since start. */
+  msgs: number;
+  /** Bytes echoed since start. */
+  bytes: number;
+  /** Connections that ended with an error (reset by the peer, …). */
+  errors: number;
+}
+
+const DEFAULT_PORT = 7007;
+const SLEEP = waitReason('echo.sleep');
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_PORT;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`invalid port "${raw}": expected an integer from 0 to 65535`);
+  }
+  return port;
+}
+
+/** Sleep on the runtime's timer queue (this app depends on @rioco/core and @rioco/net only). */
+function* sleep(ms: number): Operation<void> {
+  const s = useScheduler();
+  yield* suspend<void>(
+    (resume) => {
+      const t = s.setTimer(s.clock.now() + ms, () => resume.ok());
+      return () => t.cancel();
+    },
+    { reason: SLEEP, internal: true },
+  );
+}
+
+/** One connection: echo every chunk back until the peer ends its side. */
+function* handle(conn: Stream, stats: Stats): Operation<void> {
+  conn.adopt(); // closed when this fiber ends, however it ends
+  stats.connections++;
+  stats.accepted++;
+  try {
+    for (let chunk; (chunk = yield* conn.read()) !== null; ) {
+      stats.msgs++;
+      stats.bytes += chunk.length;
+      yield* conn.write(chunk);
+    }
+    yield* conn.shutdownWrite();
+  } catch (err) {
+    if (!(err instanceof NetError)) throw err;
+    stats.errors++; // a peer that resets or vanishes ends only its own connection
+  } finally {
+    stats.connections--;
+    conn.close();
+  }
+}
+
+/** The live stats line, once a second. */
+function* report(stats: Stats): Operation<void> {
+  const tty = process.stderr.isTTY === true;
+  let lastMsgs = 0;
+  let lastBytes = 0;
+  let last = useScheduler().clock.now();
+  for (;;) {
+    yield* sleep(1000);
+    const now = useScheduler().clock.now();
+    const dt = (now - last) / 1000;
+    const line =
+      `conns ${stats.connections}  accepted ${stats.accepted}  ` +
+      `msgs/s ${Math.round((stats.msgs - lastMsgs) / dt)}  ` +
+      `bytes/s ${formatBytes((stats.bytes - lastBytes) / dt)}  total ${formatBytes(stats.bytes)}  errors ${stats.errors}`;
+    process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
+    lastMsgs = stats.msgs;
+    lastBytes = stats.bytes;
+    last = now;
+  }
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${Math.round(n)} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+main(function* () {
+  const port = parsePort(process.argv[2] ?? process.env.PORT);
+  const host = process.env.HOST ?? '127.0.0.1';
+  const stats: Stats = { connections: 0, accepted: 0, msgs: 0, bytes: 0, errors: 0 };
+  using listener = yield* listen({ host, port, noDelay: true });
+  const { address, port: bound } = listener.address as InetAddress;
+  process.stderr.write(`echo: listening on ${address}:${bound} (Ctrl-C to stop)\n`);
+  spawn(report, { args: [stats], name: 'stats' });
+  try {
+    for (;;) {
+      let conn: Stream;
+      try {
+        conn = yield* listener.accept();
+      } catch (err) {
+        if (!(err instanceof TooManyOpenFilesError)) throw err;
+        // Out of descriptors: the listener stays usable; give connections time to close.
+        process.stderr.write(`\necho: ${err.message}\n`);
+        yield* sleep(100);
+        continue;
+      }
+      spawn(handle, { args: [conn, stats], name: 'conn' });
+    }
+  } finally {
+    // Cancellation (Ctrl-C) reaches here after every connection fiber has ended.
+    process.stderr.write(`\necho: stopped; ${stats.accepted} connection(s) served, ${stats.connections} still open\n`);
+  }
+});

@@ -1,0 +1,187 @@
+import type { Operation } from '@rioco/core';
+import type { SocketAddress } from './SocketAddress.js';
+import type { WaitOptions } from './WaitOptions.js';
+import type { StreamOptions } from './connect.js';
+import { Stream } from './Stream.js';
+import { AcceptOp, type ListenerState } from './internal/ListenerState.js';
+import { ListenOp } from './internal/listenOp.js';
+
+/**
+ * Where and how {@link listen} accepts TCP connections.
+ * @public
+ */
+export interface TcpListenOptions extends StreamOptions, WaitOptions {
+  /** Address to listen on. Default: every interface (`::` or `0.0.0.0`), as in Node.js. */
+  host?: string;
+  /** Port; `0` (the default) picks a free one, see {@link Listener.address}. */
+  port?: number;
+  /** Length of the kernel's queue of connections not accepted yet. Default 511. */
+  backlog?: number;
+  /**
+   * Let several listeners (threads, processes) bind the same port; the kernel spreads
+   * connections between them (SO_REUSEPORT). Needs Node.js 22.12 or later, else
+   * {@link UnsupportedError}.
+   */
+  reusePort?: boolean;
+  /** With an IPv6 `host`, do not accept IPv4 connections too. */
+  ipv6Only?: boolean;
+}
+
+/**
+ * Where and how {@link listen} accepts Unix domain socket connections.
+ * @public
+ */
+export interface UnixListenOptions extends StreamOptions, WaitOptions {
+  /** File system path of the socket (removed again when the listener closes). */
+  path: string;
+  /** Length of the kernel's queue of connections not accepted yet. Default 511. */
+  backlog?: number;
+  /** Make the socket readable by all users. */
+  readableAll?: boolean;
+  /** Make the socket writable by all users. */
+  writableAll?: boolean;
+}
+
+/**
+ * A listening TCP or Unix domain socket that hands out {@link Stream}s.
+ *
+ * @remarks
+ * `accept()` parks until a connection arrives. Connections that arrive while no fiber
+ * is accepting wait, reading nothing, until one does. Several fibers may accept on one
+ * listener. After a transient failure ({@link TooManyOpenFilesError}) the listener
+ * keeps working: the next `accept()` succeeds once descriptors are free.
+ *
+ * The listener belongs to the fiber that called `listen` and is closed when it ends;
+ * each accepted stream belongs to the fiber that accepted it (hand it to a handler with
+ * `spawn(handle, { args: [conn] })` and `conn.adopt()` there). Outside fibers, a
+ * listener is an async iterable of streams.
+ *
+ * @example
+ * ```ts
+ * using listener = yield* listen({ host: '127.0.0.1', port: 7007 });
+ * for (;;) {
+ *   const conn = yield* listener.accept();
+ *   spawn(function* () {
+ *     conn.adopt();
+ *     for (let b; (b = yield* conn.read()) !== null; ) yield* conn.write(b);
+ *   });
+ * }
+ * ```
+ * @public
+ */
+export class Listener implements Disposable, AsyncDisposable, AsyncIterable<Stream> {
+  private readonly s: ListenerState<Stream>;
+
+  /** @internal */
+  constructor(state: unknown) {
+    this.s = state as ListenerState<Stream>;
+  }
+
+  /** The address it listens on (with the port the system picked for port 0). */
+  get address(): SocketAddress {
+    return this.s.address;
+  }
+
+  /** Whether `close()` was called (or the owning fiber ended). */
+  get closed(): boolean {
+    return this.s.closedByUs;
+  }
+
+  /**
+   * The next connection. A timeout, abort or cancellation takes no connection: the next
+   * `accept()` gets it. Throws {@link SocketClosedError} once the listener is closed.
+   * @example
+   * ```ts
+   * const conn = yield* listener.accept({ timeout: 60_000 });
+   * ```
+   */
+  accept(options?: WaitOptions): Operation<Stream> {
+    return new AcceptOp(this.s, options);
+  }
+
+  /**
+   * Make the current fiber the listener's owner (it closes when that fiber ends).
+   * @example
+   * ```ts
+   * spawn(function* () { listener.adopt(); for (;;) handle(yield* listener.accept()); });
+   * ```
+   */
+  adopt(): void {
+    this.s.adopt();
+  }
+
+  /**
+   * Stop listening: connections not accepted yet are closed, fibers parked in
+   * `accept()` get {@link SocketClosedError}. Accepted streams stay open. Idempotent.
+   * @example
+   * ```ts
+   * listener.close();
+   * ```
+   */
+  close(): void {
+    this.s.close();
+  }
+
+  /**
+   * Same as {@link Listener.close}, for `using`.
+   * @example
+   * ```ts
+   * using listener = yield* listen({ port: 0 });
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.s.close();
+  }
+
+  /**
+   * Close, then resolve once the listening socket is released, for `await using`.
+   * @example
+   * ```ts
+   * await listener[Symbol.asyncDispose]();
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.s.close();
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /**
+   * Accept from async code (outside fibers): `for await (const conn of listener)`. Ends
+   * when the listener closes; skips {@link TooManyOpenFilesError}. Streams accepted this
+   * way belong to no fiber: close them yourself.
+   * @example
+   * ```ts
+   * for await (const conn of listener) handOff(conn);
+   * ```
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Stream> {
+    const s = this.s;
+    return {
+      next: () => s.nextPromise(),
+      return: () => Promise.resolve({ done: true, value: undefined }),
+    };
+  }
+}
+
+/**
+ * Listen for connections: TCP with `host`/`port`, a Unix domain socket with `path`.
+ *
+ * @remarks
+ * Fails with {@link AddressInUseError} when the address is taken. Accepted streams get
+ * the {@link StreamOptions} given here (`noDelay`, `keepAlive`, …). The listener belongs
+ * to the calling fiber (closed when it ends), or close it with `using`.
+ *
+ * @example
+ * ```ts
+ * using listener = yield* listen({ host: '127.0.0.1', port: 0, noDelay: true });
+ * const { port } = listener.address as InetAddress;
+ * ```
+ * @public
+ */
+export function listen(options: TcpListenOptions | UnixListenOptions): Operation<Listener> {
+  return new ListenOp<Stream, Listener>(
+    options,
+    (state) => new Stream(state),
+    (state) => new Listener(state),
+  );
+}

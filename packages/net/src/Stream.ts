@@ -1,0 +1,243 @@
+import type { Operation } from '@rioco/core';
+import type { SocketAddress } from './SocketAddress.js';
+import type { WaitOptions } from './WaitOptions.js';
+import {
+  ReadExactlyOp,
+  ReadLineOp,
+  ReadOp,
+  ShutdownOp,
+  WriteAllOp,
+  WriteOp,
+  type StreamState,
+} from './internal/StreamState.js';
+
+/**
+ * Options of {@link Stream.readLine}.
+ * @public
+ */
+export interface ReadLineOptions extends WaitOptions {
+  /** Longest line accepted, in bytes, without its line end (default 65536). */
+  maxLength?: number;
+}
+
+/**
+ * A connected TCP or Unix domain socket, read and written in blocking style from a fiber.
+ *
+ * @remarks
+ * Every method that waits is an operation (`yield*` it) that takes {@link WaitOptions}
+ * (a timeout, an AbortSignal) and is cancellable; a read that times out, aborts or is
+ * cancelled consumed nothing, so no byte is lost.
+ *
+ * Backpressure both ways: the stream reads from the kernel only while the fiber reads
+ * (it pauses once `readHighWaterMark` bytes are buffered and nobody reads), and
+ * `write()` parks until the kernel has taken the bytes, so a slow peer slows the
+ * writer down instead of growing memory.
+ *
+ * Ownership: a stream belongs to the fiber that created it (`connect`, `accept`) and is
+ * closed when that fiber ends; `using conn = yield* connect(…)` closes it at the end of
+ * the block, `adopt()` hands it to another fiber (a per-connection handler).
+ *
+ * Errors are {@link NetError}s with a stable code (`CONNECTION_RESET`, `BROKEN_PIPE`, …)
+ * and the system code in `syscallCode`.
+ *
+ * @example
+ * ```ts
+ * using conn = yield* connect({ host: '127.0.0.1', port: 7007 });
+ * yield* conn.write('hello\n');
+ * const reply = yield* conn.readLine({ timeout: 5_000 });
+ * ```
+ * @public
+ */
+export class Stream implements Disposable, AsyncDisposable {
+  private readonly s: StreamState;
+
+  /** @internal */
+  constructor(state: unknown) {
+    this.s = state as StreamState;
+  }
+
+  /** This end's address. */
+  get localAddress(): SocketAddress {
+    return this.s.local;
+  }
+
+  /** The peer's address. */
+  get remoteAddress(): SocketAddress {
+    return this.s.remote;
+  }
+
+  /** Bytes received and not read yet (this stream's buffer plus Node's). */
+  get bufferedReadBytes(): number {
+    return this.s.rq.length + this.s.socket.readableLength;
+  }
+
+  /** Bytes written but not yet taken by the kernel (Node's writable buffer). */
+  get bufferedWriteBytes(): number {
+    return this.s.socket.writableLength;
+  }
+
+  /** Whether `close()` or `reset()` was called (or the owning fiber ended). */
+  get closed(): boolean {
+    return this.s.closedByUs;
+  }
+
+  /**
+   * The next chunk of bytes as they arrived (not copied), or `null` once the peer has
+   * ended its side and every byte was read.
+   * @example
+   * ```ts
+   * for (let b; (b = yield* conn.read()) !== null; ) yield* conn.write(b); // echo
+   * ```
+   */
+  read(options?: WaitOptions): Operation<Buffer | null> {
+    return options === undefined ? this.s.readOp : new ReadOp(this.s, options);
+  }
+
+  /**
+   * Exactly `n` bytes. Consumes nothing until all `n` have arrived; throws
+   * {@link UnexpectedEofError} if the stream ends first (the partial bytes stay buffered).
+   * @example
+   * ```ts
+   * const header = yield* conn.readExactly(4);
+   * const body = yield* conn.readExactly(header.readUInt32BE(0));
+   * ```
+   */
+  readExactly(n: number, options?: WaitOptions): Operation<Buffer> {
+    return new ReadExactlyOp(this.s, n, options);
+  }
+
+  /**
+   * The next line as a UTF-8 string without its `\n` or `\r\n`; at the end, the last
+   * unterminated line, then `null`. Throws {@link LineTooLongError} (consuming nothing)
+   * when no line end comes within `maxLength` bytes.
+   * @example
+   * ```ts
+   * let line; while ((line = yield* conn.readLine()) !== null) yield* conn.write(line.toUpperCase() + '\n');
+   * ```
+   */
+  readLine(options?: ReadLineOptions): Operation<string | null> {
+    return new ReadLineOp(this.s, options);
+  }
+
+  /**
+   * Write `bytes` (a string is sent as UTF-8). Returns once the kernel has taken them
+   * (at once in the common case); parks while the peer is not reading. A write that
+   * times out or is cancelled while parked has queued its bytes: they are still sent.
+   * @example
+   * ```ts
+   * yield* conn.write(Buffer.from([1, 2, 3]), { timeout: 10_000 });
+   * ```
+   */
+  write(bytes: Uint8Array | string, options?: WaitOptions): Operation<void> {
+    return new WriteOp(this.s, bytes, options);
+  }
+
+  /**
+   * Write several chunks in order, handed to the kernel in one system call (writev);
+   * parks like {@link Stream.write}.
+   * @example
+   * ```ts
+   * yield* conn.writeAll([header, body]);
+   * ```
+   */
+  writeAll(chunks: readonly (Uint8Array | string)[], options?: WaitOptions): Operation<void> {
+    return new WriteAllOp(this.s, chunks, options);
+  }
+
+  /**
+   * Half-close: send the end of stream (FIN) after everything written, and keep
+   * reading what the peer still sends. Idempotent. Later writes throw
+   * {@link SocketClosedError}.
+   * @example
+   * ```ts
+   * yield* conn.write(request); yield* conn.shutdownWrite();
+   * const reply = yield* conn.readExactly(n); // the peer saw the end and answered
+   * ```
+   */
+  shutdownWrite(options?: WaitOptions): Operation<void> {
+    return new ShutdownOp(this.s, options);
+  }
+
+  /**
+   * Disable (`true`, the usual choice for request/response) or enable Nagle's algorithm.
+   * @example
+   * ```ts
+   * conn.setNoDelay(true);
+   * ```
+   */
+  setNoDelay(noDelay = true): void {
+    this.s.socket.setNoDelay(noDelay);
+  }
+
+  /**
+   * Turn TCP keep-alive probes on or off; `initialDelay` in milliseconds.
+   * @example
+   * ```ts
+   * conn.setKeepAlive(true, 30_000);
+   * ```
+   */
+  setKeepAlive(enable: boolean, initialDelay = 0): void {
+    this.s.socket.setKeepAlive(enable, initialDelay);
+  }
+
+  /**
+   * Make the current fiber this stream's owner: the stream is closed when that fiber
+   * ends (instead of when its creator ends). Call it first thing in a per-connection
+   * handler spawned by an accept loop.
+   * @example
+   * ```ts
+   * function* handle(conn: Stream): Operation<void> { conn.adopt(); … }
+   * ```
+   */
+  adopt(): void {
+    this.s.adopt();
+  }
+
+  /**
+   * Close the stream now. Bytes that `write()` returned for were already taken by the
+   * kernel and are still delivered; unread input is dropped. Fibers waiting on the
+   * stream get {@link SocketClosedError}. Idempotent.
+   * @example
+   * ```ts
+   * conn.close();
+   * ```
+   */
+  close(): void {
+    this.s.close();
+  }
+
+  /**
+   * Close abruptly with a TCP reset (RST): the peer's next read or write fails with
+   * `CONNECTION_RESET`. Idempotent.
+   * @example
+   * ```ts
+   * if (abusive) conn.reset();
+   * ```
+   */
+  reset(): void {
+    this.s.reset();
+  }
+
+  /**
+   * Same as {@link Stream.close}, for `using`.
+   * @example
+   * ```ts
+   * using conn = yield* connect({ host: '127.0.0.1', port: 7007 });
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.s.close();
+  }
+
+  /**
+   * Close, then wait until Node.js has released the socket, for `await using`.
+   * @example
+   * ```ts
+   * await conn[Symbol.asyncDispose]();
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.s.close();
+    return this.s.whenClosed();
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The driver behind a Listener: a Node.js server whose accepted sockets queue here until
+ * a fiber `accept()`s them.
+ *
+ * Invariants:
+ * - Node accepts eagerly (libuv has no "stop accepting" switch), so connections that
+ *   nobody accepted yet wait in `pending`, created paused (`pauseOnConnect`): they read
+ *   nothing, and the kernel's window pushes back on their peers.
+ * - Wake-then-take with several acceptors: an arriving connection wakes one parked
+ *   acceptor; the connection stays in `pending` until that fiber's `attempt()` takes it.
+ *   An acceptor that ends without taking (cancelled after its wake-up) passes the
+ *   wake-up on (`AcceptOp.abandon`), so no connection waits while an acceptor sleeps.
+ * - Server errors after listening (EMFILE/ENFILE from accept) do not stop the server
+ *   (libuv keeps accepting); the latest one is delivered once, to the next accept.
+ * - Every socket ever accepted by Node is either handed to exactly one Stream or
+ *   destroyed by `close()`.
+ */
+import type { Server, Socket } from 'node:net';
+import { waitReason } from '@rioco/core';
+import type { SocketAddress } from '../SocketAddress.js';
+import type { WaitOptions } from '../WaitOptions.js';
+import { SocketClosedError, type NetError } from '../errors.js';
+import { BlockingOp, NOT_READY, type NotReady } from './BlockingOp.js';
+import { Waiter } from './Waiter.js';
+import { mapNodeError } from './nodeErrors.js';
+import { disown, ownByCurrentFiber, type Owned, type Registry } from './ownership.js';
+import { label } from './address.js';
+import { wrapSocket, type StreamConfig } from './connectOp.js';
+import type { StreamState } from './StreamState.js';
+
+const ACCEPT = waitReason('net.listener.accept');
+
+const ignore = (): void => {};
+
+interface PromiseAcceptor<S> {
+  resolve(r: IteratorResult<S, undefined>): void;
+  reject(e: unknown): void;
+}
+
+export class ListenerState<S> implements Owned {
+  owner: Registry | null = null;
+  ownerFiber = 0;
+  readonly server: Server;
+  readonly cfg: StreamConfig;
+  readonly unixPath: string | undefined;
+  readonly address: SocketAddress;
+  readonly make: (state: StreamState) => S;
+  private pending: Socket[] = [];
+  pendingError: NetError | null = null;
+  acceptors: Waiter[] = [];
+  private promiseAcceptors: PromiseAcceptor<S>[] = [];
+  closedByUs = false;
+
+  constructor(server: Server, cfg: StreamConfig, unixPath: string | undefined, address: SocketAddress, make: (state: StreamState) => S) {
+    this.server = server;
+    this.cfg = cfg;
+    this.unixPath = unixPath;
+    this.address = address;
+    this.make = make;
+    server.on('connection', this.onConnection);
+    server.on('error', this.onError);
+    ownByCurrentFiber(this);
+  }
+
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  private readonly onConnection = (socket: Socket): void => {
+    // Until a Stream owns it, an error on the socket is kept in `socket.errored`.
+    socket.on('error', ignore);
+    if (this.closedByUs) {
+      socket.destroy();
+      return;
+    }
+    const pa = this.promiseAcceptors.shift();
+    if (pa !== undefined) {
+      pa.resolve({ done: false, value: this.wrap(socket) });
+      return;
+    }
+    this.pending.push(socket);
+    this.wakeOne();
+  };
+
+  private readonly onError = (err: Error): void => {
+    const e = mapNodeError(err, `accept on ${label(this.address)}`);
+    if (this.promiseAcceptors.length > 0 && e.code !== 'TOO_MANY_OPEN_FILES') {
+      (this.promiseAcceptors.shift() as PromiseAcceptor<S>).reject(e);
+      return;
+    }
+    this.pendingError = e;
+    this.wakeOne();
+  };
+
+  wakeOne(): void {
+    const list = this.acceptors;
+    while (list.length > 0) {
+      const w = list.shift() as Waiter;
+      if (w.parked) {
+        w.wake();
+        return;
+      }
+    }
+  }
+
+  take(): S | undefined {
+    const sock = this.pending.shift();
+    return sock === undefined ? undefined : this.wrap(sock);
+  }
+
+  private wrap(sock: Socket): S {
+    return this.make(wrapSocket(sock, this.cfg, this.unixPath, true));
+  }
+
+  /** Outside fibers (async iteration). */
+  nextPromise(): Promise<IteratorResult<S, undefined>> {
+    if (this.closedByUs) return Promise.resolve({ done: true, value: undefined });
+    const s = this.take();
+    if (s !== undefined) return Promise.resolve({ done: false, value: s });
+    return new Promise((resolve, reject) => this.promiseAcceptors.push({ resolve, reject }));
+  }
+
+  close(): void {
+    if (this.closedByUs) return;
+    this.closedByUs = true;
+    disown(this);
+    this.server.close();
+    const p = this.pending;
+    this.pending = [];
+    for (const s of p) s.destroy();
+    const err = new SocketClosedError(`the listener on ${label(this.address)} was closed while a fiber waited in accept()`);
+    const ws = this.acceptors;
+    this.acceptors = [];
+    for (const w of ws) w.fail(err);
+    const pas = this.promiseAcceptors;
+    this.promiseAcceptors = [];
+    for (const pa of pas) pa.resolve({ done: true, value: undefined });
+  }
+
+  closeByOwner(): void {
+    this.close();
+  }
+
+  adopt(): void {
+    if (!this.closedByUs) ownByCurrentFiber(this);
+  }
+}
+
+export class AcceptOp<S> extends BlockingOp<S> {
+  private readonly l: ListenerState<S>;
+  private w: Waiter | null = null;
+  constructor(l: ListenerState<S>, options: WaitOptions | undefined) {
+    super(options);
+    this.l = l;
+  }
+  protected attempt(): S | NotReady {
+    const l = this.l;
+    if (l.closedByUs) throw new SocketClosedError(`the listener on ${label(l.address)} is closed`);
+    const e = l.pendingError;
+    if (e !== null) {
+      l.pendingError = null;
+      throw e;
+    }
+    const s = l.take();
+    return s === undefined ? NOT_READY : s;
+  }
+  protected override abandon(): void {
+    const l = this.l;
+    if (!l.closedByUs && (l.pendingCount > 0 || l.pendingError !== null)) l.wakeOne();
+  }
+  protected waiter(): Waiter {
+    const l = this.l;
+    const w = (this.w ??= new Waiter(ACCEPT, l, () => this.what()));
+    l.acceptors.push(w);
+    w.onCancel = () => {
+      const i = l.acceptors.indexOf(w);
+      if (i >= 0) l.acceptors.splice(i, 1);
+    };
+    return w;
+  }
+  protected what(): string {
+    return `accept on ${label(this.l.address)}`;
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * connect(): start a Node.js connection attempt when the operation runs, park until it
+ * is established or fails, and wrap it into a StreamState owned by the running fiber.
+ *
+ * Invariant: the attempt's socket is either handed to exactly one StreamState or
+ * destroyed — on error, timeout, abort and cancellation alike (`abandon`). Its 'error'
+ * listener stays attached for its whole life, so a late error never becomes an
+ * uncaught 'error' event.
+ */
+import type { Socket } from 'node:net';
+import { InvalidArgumentError, waitReason, type Instruction } from '@rioco/core';
+import type { SocketAddress } from '../SocketAddress.js';
+import type { WaitOptions } from '../WaitOptions.js';
+import { BlockingOp, NOT_READY, type NotReady } from './BlockingOp.js';
+import { Waiter } from './Waiter.js';
+import { mapNodeError } from './nodeErrors.js';
+import { DEFAULT_READ_HWM, StreamState } from './StreamState.js';
+import { checkHost, checkPath, checkPort, inet, label, unix } from './address.js';
+
+const CONNECT = waitReason('net.connect');
+
+export interface StreamConfig {
+  hwm: number;
+  noDelay: boolean;
+  keepAlive: boolean;
+  keepAliveInitialDelay: number;
+}
+
+interface StreamOptionsLike {
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+  readHighWaterMark?: number;
+}
+
+export function checkStreamOptions(o: unknown): StreamConfig {
+  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('options must be an object');
+  const s = o as StreamOptionsLike;
+  const hwm = s.readHighWaterMark ?? DEFAULT_READ_HWM;
+  if (typeof hwm !== 'number' || !Number.isInteger(hwm) || hwm < 1) {
+    throw new InvalidArgumentError(`readHighWaterMark must be an integer >= 1, got ${String(hwm)}`);
+  }
+  const delay = s.keepAliveInitialDelay ?? 0;
+  if (typeof delay !== 'number' || !(delay >= 0)) {
+    throw new InvalidArgumentError(`keepAliveInitialDelay must be a number >= 0, got ${String(delay)}`);
+  }
+  return { hwm, noDelay: s.noDelay === true, keepAlive: s.keepAlive === true, keepAliveInitialDelay: delay };
+}
+
+/** Wrap a connected socket. `unixPath` is the path for Unix sockets (Node reports none). */
+export function wrapSocket(socket: Socket, cfg: StreamConfig, unixPath: string | undefined, isServerSide: boolean): StreamState {
+  let local: SocketAddress;
+  let remote: SocketAddress;
+  if (unixPath !== undefined) {
+    // The connecting end of a Unix socket is unnamed.
+    local = unix(isServerSide ? unixPath : '');
+    remote = unix(isServerSide ? '' : unixPath);
+  } else {
+    local = inet(socket.localAddress, socket.localPort, socket.localFamily);
+    remote = inet(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
+  }
+  return new StreamState(socket, cfg.hwm, local, remote);
+}
+
+type Opts = WaitOptions & { host?: string; port?: number; path?: string };
+
+export class ConnectOp<S> extends BlockingOp<S> {
+  private readonly o: Opts;
+  private readonly cfg: StreamConfig;
+  private readonly start: (o: Opts) => Socket;
+  private readonly make: (state: StreamState) => S;
+  private socket: Socket | null = null;
+  private w: Waiter | null = null;
+  private connected = false;
+  private failure: unknown = null;
+  private readonly target: string;
+
+  constructor(o: Opts, cfg: StreamConfig, start: (o: Opts) => Socket, make: (state: StreamState) => S) {
+    let target: string;
+    if ('path' in o && o.path !== undefined) {
+      target = `unix:${checkPath(o.path, 'connect')}`;
+    } else {
+      const host = checkHost(o.host, 'connect');
+      const port = checkPort(o.port, 'connect', false);
+      target = label(inet(host ?? 'localhost', port, host?.includes(':') ? 'IPv6' : 'IPv4'));
+    }
+    super(o);
+    this.target = target;
+    this.o = o;
+    this.cfg = cfg;
+    this.start = start;
+    this.make = make;
+  }
+
+  override [Symbol.iterator](): Iterator<Instruction, S, unknown> {
+    const it = super[Symbol.iterator]();
+    this.socket = null;
+    this.connected = false;
+    this.failure = null;
+    return it;
+  }
+
+  protected attempt(): S | NotReady {
+    let sock = this.socket;
+    if (sock === null) {
+      sock = this.socket = this.start(this.o);
+      // Read nothing until a fiber asks (see StreamState); an eager read would also
+      // defeat the read-side backpressure.
+      sock.pause();
+      sock.on('error', this.onError);
+      sock.once('connect', this.onConnect);
+      return NOT_READY;
+    }
+    if (this.failure !== null) {
+      this.socket = null;
+      sock.destroy();
+      throw mapNodeError(this.failure, `connect to ${this.target}`);
+    }
+    if (!this.connected) return NOT_READY;
+    sock.off('error', this.onError);
+    this.socket = null;
+    return this.make(wrapSocket(sock, this.cfg, this.o.path, false));
+  }
+
+  private readonly onConnect = (): void => {
+    this.connected = true;
+    this.w?.wake();
+  };
+
+  private readonly onError = (err: Error): void => {
+    if (this.failure === null) this.failure = err;
+    this.w?.wake();
+  };
+
+  protected override abandon(): void {
+    const sock = this.socket;
+    if (sock === null) return;
+    this.socket = null;
+    sock.off('connect', this.onConnect);
+    sock.destroy();
+  }
+
+  protected waiter(): Waiter {
+    return (this.w ??= new Waiter(CONNECT, this, () => this.what()));
+  }
+
+  protected what(): string {
+    return `connect to ${this.target}`;
+  }
+}

@@ -1,0 +1,109 @@
+import { describe, it, expect } from 'vitest';
+import { runTest, spawn, type Operation } from '@rioco/core';
+import { InvalidArgumentError } from '@rioco/core';
+import { NetError, ReadInProgressError, SocketClosedError, TimeoutError, bindUdp } from '@rioco/net';
+import { turn, until } from './helpers.js';
+
+function* catching(op: Operation<unknown>): Operation<unknown> {
+  try {
+    yield* op;
+    return undefined;
+  } catch (e) {
+    return e;
+  }
+}
+
+describe('UdpSocket', () => {
+  it('sends and receives datagrams with their sender, and replies to it', () =>
+    runTest(function* () {
+      using a = yield* bindUdp({ host: '127.0.0.1' });
+      using b = yield* bindUdp({ host: '127.0.0.1' });
+      expect(a.localAddress).toMatchObject({ family: 'IPv4', address: '127.0.0.1' });
+      expect(a.localAddress.port).toBeGreaterThan(0);
+      yield* a.send(b.localAddress, 'ping');
+      const d = yield* b.recv({ timeout: 5_000 });
+      expect(d.bytes.toString()).toBe('ping');
+      expect(d.from).toEqual(a.localAddress);
+      yield* b.send(d.from, Buffer.from('pong'));
+      expect((yield* a.recv({ timeout: 5_000 })).bytes.toString()).toBe('pong');
+    }));
+
+  it('a recv that times out or is cancelled loses no datagram', () =>
+    runTest(function* () {
+      using a = yield* bindUdp({ host: '127.0.0.1' });
+      using b = yield* bindUdp({ host: '127.0.0.1' });
+      expect(yield* catching(b.recv({ timeout: 20 }))).toBeInstanceOf(TimeoutError);
+      const r = spawn(function* () {
+        return yield* b.recv();
+      });
+      yield* turn();
+      const e = yield* catching(b.recv());
+      expect(e).toBeInstanceOf(ReadInProgressError);
+      yield* r.halt();
+      yield* a.send(b.localAddress, 'one');
+      yield* a.send(b.localAddress, 'two');
+      expect((yield* b.recv({ timeout: 5_000 })).bytes.toString()).toBe('one');
+      expect((yield* b.recv({ timeout: 5_000 })).bytes.toString()).toBe('two');
+    }));
+
+  it('keeps at most maxQueued datagrams for a fiber that is not receiving, counting the rest', () =>
+    runTest(function* () {
+      using a = yield* bindUdp({ host: '127.0.0.1' });
+      using b = yield* bindUdp({ host: '127.0.0.1', maxQueued: 2 });
+      for (let i = 0; i < 5; i++) yield* a.send(b.localAddress, `d${i}`);
+      yield* until(() => b.droppedDatagrams === 3, 'three drops');
+      expect((yield* b.recv()).bytes.toString()).toBe('d0');
+      expect((yield* b.recv()).bytes.toString()).toBe('d1');
+      expect(yield* catching(b.recv({ timeout: 0 }))).toBeInstanceOf(TimeoutError);
+    }));
+
+  it('close() fails a parked receiver; the socket closes when its fiber ends', () =>
+    runTest(function* () {
+      const b = yield* bindUdp({ host: '127.0.0.1' });
+      const r = spawn(function* () {
+        return yield* catching(b.recv());
+      });
+      yield* turn();
+      b.close();
+      expect(yield* r).toBeInstanceOf(SocketClosedError);
+      expect(yield* catching(b.send({ address: '127.0.0.1', port: 9 }, 'x'))).toBeInstanceOf(SocketClosedError);
+      const inner = yield* spawn(function* () {
+        return yield* bindUdp({ host: '127.0.0.1' });
+      });
+      expect(inner.closed).toBe(true);
+    }));
+
+  it('broadcast and multicast options', () =>
+    runTest(function* () {
+      using s = yield* bindUdp({ host: '0.0.0.0', broadcast: true, multicastTtl: 1, multicastLoopback: true });
+      s.setBroadcast(false);
+      s.setTtl(8);
+      using r = yield* bindUdp({ host: '0.0.0.0', reuseAddr: true });
+      try {
+        r.addMembership('239.255.77.1', '127.0.0.1');
+        s.setMulticastInterface('127.0.0.1');
+      } catch (e) {
+        // No multicast on this loopback interface: the options above were still applied.
+        expect(e).toBeInstanceOf(NetError);
+        return;
+      }
+      yield* s.send({ address: '239.255.77.1', port: r.localAddress.port }, 'to the group');
+      expect((yield* r.recv({ timeout: 5_000 })).bytes.toString()).toBe('to the group');
+      r.dropMembership('239.255.77.1', '127.0.0.1');
+      expect(() => r.addMembership('not-an-ip')).toThrow(NetError);
+    }));
+
+  it('rejects bad input', () =>
+    runTest(function* () {
+      using s = yield* bindUdp({ host: '127.0.0.1' });
+      expect(() => s.send({ address: '127.0.0.1', port: 0 }, 'x')).toThrow(InvalidArgumentError);
+      expect(() => s.send({ address: '', port: 9 }, 'x')).toThrow(InvalidArgumentError);
+      expect(() => s.send({ address: '127.0.0.1', port: 9 }, 5 as unknown as string)).toThrow(InvalidArgumentError);
+      expect(() => bindUdp({ type: 'udp5' as 'udp4' })).toThrow(InvalidArgumentError);
+      expect(() => bindUdp({ maxQueued: 0 })).toThrow(InvalidArgumentError);
+      expect(() => s.recv({ timeout: -5 })).toThrow(InvalidArgumentError);
+      const e = yield* catching(s.send({ address: '127.0.0.1', port: 9 }, Buffer.alloc(70_000)));
+      expect(e).toBeInstanceOf(NetError);
+      expect((e as NetError).syscallCode).toBe('EMSGSIZE');
+    }));
+});

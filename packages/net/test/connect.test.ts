@@ -1,0 +1,120 @@
+import { describe, it, expect } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { runTest, spawn, wait, type Operation } from '@rioco/core';
+import { AbortedError, ConnectionRefusedError, TimeoutError, connect, listen, type Stream } from '@rioco/net';
+import { portOf, turn } from './helpers.js';
+
+function* catching(op: Operation<unknown>): Operation<unknown> {
+  try {
+    yield* op;
+    return undefined;
+  } catch (e) {
+    return e;
+  }
+}
+
+/**
+ * A loopback listener that never accepts: a worker thread listens with backlog 1 (0 would
+ * mean Node's default) and then blocks its event loop, so the kernel's accept queue fills after a connection or
+ * two and later SYNs go unanswered. `release()` unblocks and ends the worker.
+ */
+function* unansweredListener(): Operation<{ port: number; release: () => Promise<void> }> {
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     const server = require('node:net').createServer();
+     server.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => {
+       parentPort.postMessage(server.address().port);
+       Atomics.wait(workerData, 0, 0); // block the loop: nothing is ever accepted
+       server.close();
+     });`,
+    { eval: true, workerData: flag },
+  );
+  const port = yield* wait(new Promise<number>((resolve, reject) => worker.once('message', resolve).once('error', reject)));
+  return {
+    port,
+    release: async () => {
+      Atomics.store(flag, 0, 1);
+      Atomics.notify(flag, 0);
+      await worker.terminate();
+    },
+  };
+}
+
+describe('connect', () => {
+  it('fails with ConnectionRefusedError when nothing listens', () =>
+    runTest(function* () {
+      const l = yield* listen({ host: '127.0.0.1', port: 0 });
+      const port = portOf(l);
+      l.close();
+      const e = yield* catching(connect({ host: '127.0.0.1', port }));
+      expect(e).toBeInstanceOf(ConnectionRefusedError);
+      expect(e).toMatchObject({ code: 'CONNECTION_REFUSED', syscallCode: 'ECONNREFUSED' });
+      expect(((e as Error).cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
+    }));
+
+  it('times out against a listener that never answers, and leaves nothing behind', () =>
+    runTest(function* () {
+      const { port, release } = yield* unansweredListener();
+      const opened: Stream[] = [];
+      let timedOut: unknown;
+      try {
+        // The first connection(s) fill the backlog of 1; the next one hangs in SYN_SENT.
+        for (let i = 0; i < 8 && timedOut === undefined; i++) {
+          const t0 = performance.now();
+          try {
+            opened.push(yield* connect({ host: '127.0.0.1', port, timeout: 150 }));
+          } catch (e) {
+            timedOut = e;
+            expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
+          }
+        }
+      } finally {
+        for (const s of opened) s.close();
+        yield* wait(release());
+      }
+      expect(timedOut).toBeInstanceOf(TimeoutError);
+      expect((timedOut as TimeoutError).code).toBe('TIMED_OUT');
+      expect((timedOut as Error).message).toMatch(/connect to 127\.0\.0\.1:\d+ timed out/);
+    }));
+
+  it('timeout 0 gives up at once (a connect never completes synchronously)', () =>
+    runTest(function* () {
+      using l = yield* listen({ host: '127.0.0.1', port: 0 });
+      expect(yield* catching(connect({ host: '127.0.0.1', port: portOf(l), timeout: 0 }))).toBeInstanceOf(TimeoutError);
+      // The listener may have accepted the half-made connection; it sees it end.
+      yield* turn();
+    }));
+
+  it('an aborted or cancelled connect destroys its socket', () =>
+    runTest(function* () {
+      const { port, release } = yield* unansweredListener();
+      const opened: Stream[] = [];
+      try {
+        // Fill the backlog first.
+        for (let i = 0; i < 8; i++) {
+          try {
+            opened.push(yield* connect({ host: '127.0.0.1', port, timeout: 100 }));
+          } catch (e) {
+            expect(e).toBeInstanceOf(TimeoutError);
+            break;
+          }
+        }
+        const ac = new AbortController();
+        const attempt = spawn(function* () {
+          return yield* catching(connect({ host: '127.0.0.1', port, signal: ac.signal }));
+        });
+        yield* turn();
+        ac.abort();
+        expect(yield* attempt).toBeInstanceOf(AbortedError);
+        const cancelled = spawn(function* () {
+          yield* connect({ host: '127.0.0.1', port });
+        });
+        yield* turn();
+        yield* cancelled.halt();
+      } finally {
+        for (const s of opened) s.close();
+        yield* wait(release());
+      }
+    }));
+});
