@@ -24,6 +24,7 @@ export { run, type RunOptions } from './run.js';
 export { main } from './main.js';
 export { spawn, suspend, yieldNow, supervisor, useScheduler, currentFiber, waitReason } from './spawn.js';
 export { wait, useAbortSignal } from './interop.js';
+export { ensure } from './ensure.js';
 export { FiberLocal } from './FiberLocal.js';
 export { useScope, createScope, type Scope, type DetachedScope } from './Scope.js';
 export {

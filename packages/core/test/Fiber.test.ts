@@ -9,6 +9,7 @@ import {
   supervisor,
   wait,
   useAbortSignal,
+  ensure,
   currentFiber,
   CancelledError,
   RiocoError,
@@ -605,5 +606,49 @@ describe('current fiber', () => {
       expect(yield* t).toEqual(['kid', 6, root.id]);
     });
     expect(currentFiber()).toBeUndefined();
+  });
+});
+
+describe('ensure', () => {
+  it('runs cleanups last-in first-out after the body and children, on every outcome', async () => {
+    const log: string[] = [];
+    await runTest(function* () {
+      const t = spawn(function* () {
+        ensure(() => log.push('first registered'));
+        ensure(() => log.push('second registered'));
+        const forgotten = ensure(() => log.push('removed, never runs'));
+        forgotten();
+        forgotten();
+        spawn(function* () {
+          yield* yieldNow();
+          log.push('child done');
+        });
+        log.push('body done');
+      });
+      yield* t;
+      const c = spawn(function* () {
+        ensure(() => log.push('cancelled fiber cleaned'));
+        yield* suspend(() => {}, { internal: true });
+      });
+      yield* yieldNow();
+      yield* c.halt();
+    });
+    expect(log).toEqual(['body done', 'child done', 'second registered', 'first registered', 'cancelled fiber cleaned']);
+  });
+
+  it('a throwing cleanup fails the fiber; ensure needs a fiber and a function', async () => {
+    const err = await run(function* () {
+      ensure(() => {
+        throw new Error('cleanup failed');
+      });
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect((err as Error).message).toBe('cleanup failed');
+    expect(() => ensure(() => {})).toThrowError(expect.objectContaining({ code: 'NO_CURRENT_FIBER' }));
+    await runTest(function* () {
+      expect(() => ensure(5 as never)).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    });
   });
 });

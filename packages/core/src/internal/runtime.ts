@@ -148,6 +148,8 @@ interface Deferred {
 /** Lazily allocated, rarely used per-fiber state (keeps parked fibers small). */
 class FiberExtras {
   name: string | undefined = undefined;
+  /** ensure() cleanups, run last-in first-out when the fiber finishes; null = removed. */
+  finalizers: ((() => void) | null)[] | null = null;
   args: readonly unknown[] | undefined = undefined;
   error: unknown = undefined;
   joiners: Joiner[] | null = null;
@@ -880,6 +882,8 @@ export class Runtime implements Scheduler {
   }
 
   private finish(f: Fiber<unknown>): void {
+    const fin = f.x === null ? null : f.x.finalizers;
+    if (fin !== null) this.runFinalizers(f, fin);
     f.st = S_DONE;
     f.iter = null;
     f.wait = null;
@@ -930,6 +934,23 @@ export class Runtime implements Scheduler {
     }
     if (p !== null) this.childFinished(p);
     else this.rootFinished();
+  }
+
+  private runFinalizers(f: Fiber<unknown>, fin: ((() => void) | null)[]): void {
+    (f.x as FiberExtras).finalizers = null;
+    for (let i = fin.length - 1; i >= 0; i--) {
+      const fn = fin[i];
+      if (fn === null) continue;
+      try {
+        fn();
+      } catch (e) {
+        if (f.outcome !== O_ERR) {
+          f.outcome = O_ERR;
+          f.error = e;
+          f.value = undefined;
+        }
+      }
+    }
   }
 
   private childFinished(p: Fiber<unknown>): void {
@@ -1262,3 +1283,15 @@ export function abortSignalOf(f: Fiber<unknown>): AbortSignal {
 }
 
 export { WaitReason, reasons };
+
+/**
+ * Register `cleanup` on fiber `f`; returns a function that removes it (idempotent).
+ */
+export function addFinalizer(f: Fiber<unknown>, cleanup: () => void): () => void {
+  const x = (f.x ??= new FiberExtras());
+  const list = (x.finalizers ??= []);
+  const i = list.push(cleanup) - 1;
+  return () => {
+    if (x.finalizers === list) list[i] = null;
+  };
+}
