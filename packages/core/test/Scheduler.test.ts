@@ -289,6 +289,45 @@ describe('timers on the scheduler (virtual clock)', () => {
     expect(clock.now()).toBe(3_600_000);
   });
 
+  it('virtual time keeps moving past timers whose callbacks wake no fiber', async () => {
+    const clock = new VirtualClock();
+    const fired: number[] = [];
+    await runTest(
+      function* () {
+        const s = useScheduler();
+        for (const at of [10, 20, 30]) s.setTimer(at, () => fired.push(at));
+        yield* suspend<void>(
+          (r) => {
+            const t = s.setTimer(100, () => r.ok());
+            return () => t.cancel();
+          },
+          { internal: true },
+        );
+      },
+      { clock },
+    );
+    expect(fired).toEqual([10, 20, 30]);
+    expect(clock.now()).toBe(100);
+  });
+
+  it('a root body waiting only on an unref\'d timer still advances under a virtual clock', async () => {
+    const clock = new VirtualClock();
+    await runTest(
+      function* () {
+        const s = useScheduler();
+        yield* suspend<void>(
+          (r) => {
+            const t = s.setTimer(5_000, () => r.ok(), { ref: false });
+            return () => t.cancel();
+          },
+          { internal: true },
+        );
+      },
+      { clock },
+    );
+    expect(clock.now()).toBe(5_000);
+  });
+
   it('bad timer input', async () => {
     await runTest(function* () {
       const s = useScheduler();

@@ -413,19 +413,6 @@ class WakeRef implements WakeSource {
   }
 }
 
-class TimerRef implements TimerHandle {
-  readonly e: TimerEntry;
-  constructor(e: TimerEntry) {
-    this.e = e;
-  }
-  cancel(): void {
-    this.e.cancel();
-  }
-  get settled(): boolean {
-    return this.e.settled;
-  }
-}
-
 export class Runtime implements Scheduler {
   readonly id = nextRuntimeId++;
   readonly kind: 'default' | 'seeded';
@@ -519,7 +506,7 @@ export class Runtime implements Scheduler {
   setTimer(at: number, callback: () => void, options?: { ref?: boolean }): TimerHandle {
     if (typeof at !== 'number' || Number.isNaN(at)) throw invalid(`timer deadline must be a number, got ${String(at)}`);
     if (typeof callback !== 'function') throw invalid('timer callback must be a function');
-    return new TimerRef(this.addTimer(at, callback, options?.ref !== false));
+    return this.addTimer(at, callback, options?.ref !== false);
   }
 
   /** Internal form of setTimer: returns the entry itself (one allocation less). */
@@ -1103,25 +1090,37 @@ export class Runtime implements Scheduler {
 
   /** Nothing is ready. Decide whether time should jump, daemons end, or a deadlock be reported. */
   private checkIdle(): void {
-    if (this.closed || this.live === 0 || this.queue.size > 0) return;
-    const timerRefs = this.timers.refCount;
-    if (this.refs > timerRefs) return; // I/O, promises, callbacks pending
-    if (timerRefs > 0) {
-      if (this.clock.virtual) {
-        const top = this.timers.peek() as TimerEntry;
-        this.clock.advanceTo?.(top.at);
-        this.timers.fireDue(this.clock.now());
+    // Loops only while virtual time jumps and the timers it fires wake no fiber.
+    for (let jumps = 0; ; jumps++) {
+      if (this.closed || this.live === 0 || this.queue.size > 0 || this.scheduled) return;
+      const timers = this.timers;
+      const timerRefs = timers.refCount;
+      if (this.refs > timerRefs) return; // I/O, promises, callbacks pending
+      const root = this.root as Fiber<unknown>;
+      // Virtual time jumps to the next timer when timers are all that is pending: ref'd
+      // ones, or — while the root body still runs — unref'd ones (nothing else could
+      // ever wake it; under a real clock the process would simply wait for them).
+      const onlyUnrefTimers = this.unrefs > 0 && this.unrefs === timers.size - timerRefs && root.st !== S_CHILDREN;
+      if (timerRefs > 0 || (this.clock.virtual && onlyUnrefTimers)) {
+        if (!this.clock.virtual) return;
+        if (jumps === 10_000) {
+          // Timers that keep re-arming without waking a fiber: let the event loop breathe.
+          setImmediate(() => this.checkIdle());
+          return;
+        }
+        const at = (timers.peek() as TimerEntry).at; // read before firing
+        this.clock.advanceTo?.(at);
+        timers.fireDue(this.clock.now());
+        continue;
       }
+      if (this.unrefs > 0) {
+        // Only unref'd sources: children of a finished root are daemons; end them.
+        if (root.st === S_CHILDREN) this.cancelFiber(root);
+        return;
+      }
+      this.reportStall();
       return;
     }
-    // No ref'd wake source is pending.
-    const root = this.root as Fiber<unknown>;
-    if (this.unrefs > 0) {
-      // Only unref'd sources: children of a finished root are daemons; end them.
-      if (root.st === S_CHILDREN) this.cancelFiber(root);
-      return;
-    }
-    this.reportStall();
   }
 
   /** Fail the root with a DeadlockError naming every parked fiber. */

@@ -1,0 +1,395 @@
+/**
+ * @rioco/timers against what a user would otherwise pick: node's `timers/promises`
+ * setTimeout (the baseline), a hand-made setTimeout promise, effect (Effect.sleep in forked
+ * fibers) and effection (sleep in spawned tasks).
+ *
+ * Tables:
+ * - 100k concurrent sleeps of random 0–50 ms (same seeded durations for every row): total
+ *   time, lateness p50/p99 (wake-up time minus start + ms), rows interleaved run by run.
+ *   effection needs ~20 s for 100k, so it runs in a separate 10k table with its own baseline.
+ *   Every run starts after a forced full GC (the harness convention), except the row marked
+ *   "no forced GC": V8 deoptimizes much of Rioco's core ("weak objects") at a full GC, which
+ *   costs a 10k-sleep run ~40% more; that row shows the steady state.
+ * - Memory per pending sleep, each sleep in its own fiber / task / async function (a parked
+ *   fiber counts: Rioco's row is split into the fiber's own part and the sleep's part).
+ * - Churn: start a sleep and cancel it, many times.
+ *
+ * Run: cd tooling/bench && ../../node_modules/.bin/tsc -p tsconfig.json && node --expose-gc dist/suites/timers.js
+ */
+import { setTimeout as sleepP } from 'node:timers/promises';
+import { run, spawn, suspend, useScheduler, wait, yieldNow, type Operation, type Task } from '@rioco/core';
+import { sleep, timeout } from '@rioco/timers';
+import { Effect, Fiber as EffectFiber, Deferred } from 'effect';
+import * as effection from 'effection';
+import { bytesPer, measure, median, percentile, report, type Row } from '../harness.js';
+
+const quick = process.env.BENCH_QUICK === '1';
+const N = quick ? 20_000 : 100_000;
+const N_EFFECTION = quick ? 2_000 : 10_000;
+const RUNS = quick ? 3 : 5;
+const RUNS_EFFECTION = quick ? 2 : 3;
+const MAX_MS = 50;
+const CHURN = quick ? 200_000 : 1_000_000;
+
+/** Deterministic durations 0..MAX_MS (integers, like most setTimeout calls). */
+function durations(n: number, seed: number): Int32Array {
+  const out = new Int32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
+    out[i] = s % (MAX_MS + 1);
+  }
+  return out;
+}
+
+interface Outcome {
+  totalMs: number;
+  late: Float64Array;
+}
+
+type Runner = (ms: Int32Array, late: Float64Array) => Promise<unknown>;
+
+// ---------------- concurrent sleeps ----------------
+
+const timersPromises: Runner = (ms, late) => {
+  const one = async (i: number): Promise<void> => {
+    const t = performance.now();
+    await sleepP(ms[i]);
+    late[i] = performance.now() - t - ms[i];
+  };
+  const ps = new Array<Promise<void>>(ms.length);
+  for (let i = 0; i < ms.length; i++) ps[i] = one(i);
+  return Promise.all(ps);
+};
+
+const setTimeoutPromise: Runner = (ms, late) => {
+  const one = async (i: number): Promise<void> => {
+    const t = performance.now();
+    await new Promise<void>((r) => setTimeout(r, ms[i]));
+    late[i] = performance.now() - t - ms[i];
+  };
+  const ps = new Array<Promise<void>>(ms.length);
+  for (let i = 0; i < ms.length; i++) ps[i] = one(i);
+  return Promise.all(ps);
+};
+
+const rioco: Runner = (ms, late) =>
+  run(function* () {
+    const sleeper = function* (i: number): Operation<void> {
+      const t = performance.now();
+      yield* sleep(ms[i]);
+      late[i] = performance.now() - t - ms[i];
+    };
+    // Children are joined by structure: the root finishes when they all have.
+    for (let i = 0; i < ms.length; i++) spawn(sleeper, { args: [i] });
+  });
+
+const effect: Runner = (ms, late) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const sleeper = (i: number) =>
+        Effect.gen(function* () {
+          const t = performance.now();
+          yield* Effect.sleep(ms[i]);
+          late[i] = performance.now() - t - ms[i];
+        });
+      const fibers = new Array<EffectFiber.Fiber<void>>(ms.length);
+      for (let i = 0; i < ms.length; i++) fibers[i] = yield* Effect.forkChild(sleeper(i));
+      for (const f of fibers) yield* EffectFiber.join(f);
+    }),
+  );
+
+const effectionRunner: Runner = (ms, late) =>
+  effection.run(function* () {
+    const sleeper = function* (i: number): effection.Operation<void> {
+      const t = performance.now();
+      yield* effection.sleep(ms[i]);
+      late[i] = performance.now() - t - ms[i];
+    };
+    const tasks: effection.Task<void>[] = [];
+    for (let i = 0; i < ms.length; i++) tasks.push(yield* effection.spawn(() => sleeper(i)));
+    for (const t of tasks) yield* t;
+  });
+
+interface SleepRow {
+  name: string;
+  fn: Runner;
+  /** Skip the forced full GC before each run. */
+  noGc?: boolean;
+}
+
+async function sleepTable(title: string, n: number, rows: SleepRow[], baseline: string, runs = RUNS): Promise<void> {
+  const ms = durations(n, 42);
+  const results = new Map<string, Outcome[]>(rows.map((r) => [r.name, []]));
+  const gc = (globalThis as { gc?: () => void }).gc;
+  // Warm up every row, then interleave the timed runs so drift hits all rows alike.
+  for (const r of rows) await r.fn(ms, new Float64Array(n));
+  for (let k = 0; k < runs; k++) {
+    for (const r of rows) {
+      if (r.noGc !== true) gc?.();
+      const late = new Float64Array(n);
+      const t0 = performance.now();
+      await r.fn(ms, late);
+      results.get(r.name)!.push({ totalMs: performance.now() - t0, late });
+    }
+  }
+  const out: Row[] = rows.map(({ name }) => {
+    const rs = results.get(name)!;
+    const all = rs.map((o) => Array.from(o.late));
+    return {
+      name,
+      value: median(rs.map((o) => o.totalMs)),
+      unit: 'ms',
+      extra: {
+        'late p50': `${median(all.map((l) => percentile(l, 50))).toFixed(2)} ms`,
+        'late p99': `${median(all.map((l) => percentile(l, 99))).toFixed(2)} ms`,
+        'late max': `${median(all.map((l) => percentile(l, 100))).toFixed(1)} ms`,
+      },
+    };
+  });
+  report(title, out, baseline);
+}
+
+// ---------------- memory per pending sleep ----------------
+
+const LONG = 60_000;
+
+/** Resolve when `count` callbacks have been made. */
+function countdown(count: number): { tick: () => void; done: Promise<void> } {
+  let left = count;
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => (resolve = r));
+  return {
+    tick: () => {
+      if (--left === 0) resolve();
+    },
+    done,
+  };
+}
+
+function memTimersPromises(n: number): Promise<() => unknown> {
+  // No AbortSignal (its listeners would inflate the figure): short enough to just await.
+  const ps = new Array<Promise<void>>(n);
+  const one = async (): Promise<void> => {
+    await sleepP(1_500);
+  };
+  for (let i = 0; i < n; i++) ps[i] = one();
+  return Promise.resolve(() => Promise.all(ps));
+}
+
+function memSetTimeoutPromise(n: number): Promise<() => unknown> {
+  const handles: ReturnType<typeof setTimeout>[] = [];
+  const one = async (): Promise<void> => {
+    await new Promise<void>((r) => handles.push(setTimeout(r, LONG)));
+  };
+  for (let i = 0; i < n; i++) void one();
+  return Promise.resolve(() => {
+    for (const h of handles) clearTimeout(h);
+  });
+}
+
+/** Rioco: `n` fibers, each parked in `park` (a sleep, or a plain wait for the fiber's own cost). */
+async function memRioco(n: number, park: () => Operation<void>): Promise<() => unknown> {
+  const c = countdown(n);
+  const sleeper = function* (): Operation<void> {
+    c.tick();
+    yield* park();
+  };
+  const root: Task<void> = run(function* () {
+    for (let i = 0; i < n; i++) spawn(sleeper);
+  });
+  await c.done;
+  return async () => {
+    root.cancel();
+    await root.then(
+      () => undefined,
+      () => undefined,
+    );
+  };
+}
+
+const PLAIN_WAIT = suspend<void>(() => {}, { reason: 'bench.park', internal: true });
+
+/** Rioco: `n` bare timer entries set from one fiber (no fiber each): the queue's own cost. */
+async function memTimerEntries(n: number): Promise<() => unknown> {
+  let release!: () => void;
+  const go = new Promise<void>((r) => (release = r));
+  const c = countdown(1);
+  const root = run(function* () {
+    const s = useScheduler();
+    const t0 = s.clock.now();
+    const noop = (): void => {};
+    const hs = [];
+    for (let i = 0; i < n; i++) hs.push(s.setTimer(t0 + LONG + i, noop));
+    c.tick();
+    yield* wait(go);
+    for (const h of hs) h.cancel();
+  });
+  await c.done;
+  return async () => {
+    release();
+    await root;
+  };
+}
+
+async function memEffect(n: number): Promise<() => unknown> {
+  const c = countdown(n);
+  const gate = Effect.runSync(Deferred.make<void>());
+  const fiber = Effect.runFork(
+    Effect.gen(function* () {
+      for (let i = 0; i < n; i++) {
+        yield* Effect.forkChild(
+          Effect.gen(function* () {
+            c.tick();
+            yield* Effect.sleep(LONG);
+          }),
+        );
+      }
+      yield* Deferred.await(gate);
+    }),
+  );
+  await c.done;
+  return () => Effect.runPromise(EffectFiber.interrupt(fiber));
+}
+
+async function memEffection(n: number): Promise<() => unknown> {
+  const c = countdown(n);
+  const task = effection.run(function* () {
+    for (let i = 0; i < n; i++) {
+      // The task handle is not needed: halting the root halts it.
+      void (yield* effection.spawn(function* () {
+        c.tick();
+        yield* effection.sleep(LONG);
+      }));
+    }
+    yield* effection.suspend();
+  });
+  await c.done;
+  return () => task.halt();
+}
+
+// ---------------- churn: start a sleep, cancel it ----------------
+
+function churnSetTimeout(n: number): void {
+  const noop = (): void => {};
+  for (let i = 0; i < n; i++) clearTimeout(setTimeout(noop, 1_000));
+}
+
+async function churnTimersPromises(n: number): Promise<void> {
+  const noop = (): void => {};
+  let last: Promise<unknown> = Promise.resolve();
+  for (let i = 0; i < n; i++) {
+    const ac = new AbortController();
+    last = sleepP(1_000, undefined, { signal: ac.signal }).catch(noop);
+    ac.abort();
+  }
+  await last;
+}
+
+function churnSetTimer(n: number): Promise<void> {
+  return run(function* () {
+    const s = useScheduler();
+    const noop = (): void => {};
+    const at = s.clock.now() + 1_000;
+    for (let i = 0; i < n; i++) s.setTimer(at + (i & 1023), noop).cancel();
+  });
+}
+
+/** timeout() around an operation that finishes at once: arms the deadline and cancels it. */
+function churnTimeout(n: number): Promise<void> {
+  const instant: Operation<number> = { *[Symbol.iterator]() { return 1; } };
+  return run(function* () {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += yield* timeout(1_000, instant);
+    if (s !== n) throw new Error('lost');
+  });
+}
+
+/** Child fibers that start a sleep and are cancelled (spawn + park + timer + teardown + exit). */
+function churnSleepingFiber(n: number): Promise<void> {
+  return run(function* () {
+    const nap = sleep(1_000);
+    const sleeper = function* (): Operation<void> {
+      yield* nap;
+    };
+    const batch: Task<void>[] = new Array<Task<void>>(256);
+    for (let i = 0; i < n; i += 256) {
+      for (let k = 0; k < 256; k++) batch[k] = spawn(sleeper);
+      yield* yieldNow(); // the children run first (FIFO) and park in their sleep
+      for (let k = 255; k >= 0; k--) batch[k].cancel();
+      yield* batch[0].halt();
+    }
+  });
+}
+
+function churnEffect(n: number): Promise<void> {
+  return Effect.runPromise(
+    Effect.gen(function* () {
+      for (let i = 0; i < n; i++) {
+        const f = yield* Effect.forkChild(Effect.sleep(1_000));
+        yield* EffectFiber.interrupt(f);
+      }
+    }),
+  );
+}
+
+// ---------------- main ----------------
+
+async function main(): Promise<void> {
+  console.log(`# timers — node ${process.version}, N=${N} sleeps of 0–${MAX_MS} ms, ${RUNS} runs (median)`);
+
+  await sleepTable(
+    `${N / 1000}k concurrent sleeps, random 0–${MAX_MS} ms: total time`,
+    N,
+    [
+      { name: 'timers/promises setTimeout', fn: timersPromises },
+      { name: 'setTimeout promise', fn: setTimeoutPromise },
+      { name: 'rioco sleep (fiber each)', fn: rioco },
+      { name: 'rioco sleep, no forced GC', fn: rioco, noGc: true },
+      { name: 'effect Effect.sleep (forked)', fn: effect },
+    ],
+    'timers/promises setTimeout',
+  );
+
+  await sleepTable(
+    `${N_EFFECTION / 1000}k concurrent sleeps (effection is too slow for ${N / 1000}k): total time`,
+    N_EFFECTION,
+    [
+      { name: 'timers/promises setTimeout', fn: timersPromises },
+      { name: 'rioco sleep (fiber each)', fn: rioco },
+      { name: 'rioco sleep, no forced GC', fn: rioco, noGc: true },
+      { name: 'effection sleep (spawned)', fn: effectionRunner },
+    ],
+    'timers/promises setTimeout',
+    RUNS_EFFECTION,
+  );
+
+  const mem: Row[] = [];
+  const b = (v: number) => Math.round(v);
+  const fiberOnly = await bytesPer((n) => memRioco(n, () => PLAIN_WAIT), N);
+  const riocoSleep = await bytesPer((n) => memRioco(n, () => sleep(LONG)), N);
+  const entry = await bytesPer(memTimerEntries, N);
+  mem.push({ name: 'timers/promises in async fn', value: await bytesPer(memTimersPromises, N), unit: 'B' });
+  mem.push({ name: 'setTimeout promise in async fn', value: await bytesPer(memSetTimeoutPromise, N), unit: 'B' });
+  mem.push({
+    name: 'rioco sleep, fiber each',
+    value: riocoSleep,
+    unit: 'B',
+    extra: { 'parked fiber': `${b(fiberOnly)} B`, 'sleep itself': `${b(riocoSleep - fiberOnly)} B`, 'bare timer entry': `${b(entry)} B` },
+  });
+  mem.push({ name: 'effect sleep, forked fiber each', value: await bytesPer(memEffect, N), unit: 'B' });
+  mem.push({ name: `effection sleep, task each (${N_EFFECTION / 1000}k)`, value: await bytesPer(memEffection, N_EFFECTION), unit: 'B' });
+  report('memory per pending sleep (heap bytes)', mem, 'timers/promises in async fn');
+
+  const ns = 'ns/op';
+  const churn: Row[] = [];
+  churn.push({ name: 'setTimeout + clearTimeout', value: await measure(churnSetTimeout, CHURN), unit: ns });
+  churn.push({ name: 'timers/promises + AbortController (50k)', value: await measure(churnTimersPromises, CHURN / 20, { runs: 5 }), unit: ns });
+  churn.push({ name: 'rioco setTimer + cancel (the queue)', value: await measure(churnSetTimer, CHURN), unit: ns });
+  churn.push({ name: 'rioco timeout() around an instant op', value: await measure(churnTimeout, CHURN), unit: ns });
+  churn.push({ name: 'rioco sleeping child fiber, cancelled', value: await measure(churnSleepingFiber, CHURN / 4, { runs: 5 }), unit: ns });
+  churn.push({ name: 'effect fork(sleep) + interrupt (100k)', value: await measure(churnEffect, CHURN / 10, { runs: 5 }), unit: ns });
+  report(`sleep/cancel churn (${CHURN / 1e6}M starts, fewer where marked)`, churn, 'setTimeout + clearTimeout');
+}
+
+await main();
