@@ -6,7 +6,8 @@
  *
  * Usage: node dist/main.js [PORT]   (or PORT=7007 HOST=127.0.0.1 node dist/main.js)
  */
-import { main, spawn, suspend, useScheduler, waitReason, type Operation } from '@rioco/core';
+import { main, spawn, type Operation } from '@rioco/core';
+import { sleep } from '@rioco/timers';
 import { NetError, TooManyOpenFilesError, listen, type InetAddress, type Stream } from '@rioco/net';
 
 interface Stats {
@@ -23,7 +24,6 @@ interface Stats {
 }
 
 const DEFAULT_PORT = 7007;
-const SLEEP = waitReason('echo.sleep');
 
 function parsePort(raw: string | undefined): number {
   if (raw === undefined || raw === '') return DEFAULT_PORT;
@@ -32,18 +32,6 @@ function parsePort(raw: string | undefined): number {
     throw new Error(`invalid port "${raw}": expected an integer from 0 to 65535`);
   }
   return port;
-}
-
-/** Sleep on the runtime's timer queue (this app depends on @rioco/core and @rioco/net only). */
-function* sleep(ms: number): Operation<void> {
-  const s = useScheduler();
-  yield* suspend<void>(
-    (resume) => {
-      const t = s.setTimer(s.clock.now() + ms, () => resume.ok());
-      return () => t.cancel();
-    },
-    { reason: SLEEP, internal: true },
-  );
 }
 
 /** One connection: echo every chunk back until the peer ends its side. */
