@@ -7,7 +7,7 @@
  * Usage: node dist/main.js [PORT]   (or PORT=7007 HOST=127.0.0.1 node dist/main.js)
  */
 import { main, spawn, type Operation } from '@rioco/core';
-import { sleep } from '@rioco/timers';
+import { now, sleep } from '@rioco/timers';
 import { NetError, TooManyOpenFilesError, listen, type InetAddress, type Stream } from '@rioco/net';
 
 interface Stats {
@@ -60,11 +60,11 @@ function* report(stats: Stats): Operation<void> {
   const tty = process.stderr.isTTY === true;
   let lastMsgs = 0;
   let lastBytes = 0;
-  let last = useScheduler().clock.now();
+  let last = now();
   for (;;) {
     yield* sleep(1000);
-    const now = useScheduler().clock.now();
-    const dt = (now - last) / 1000;
+    const t = now();
+    const dt = (t - last) / 1000;
     const line =
       `conns ${stats.connections}  accepted ${stats.accepted}  ` +
       `msgs/s ${Math.round((stats.msgs - lastMsgs) / dt)}  ` +
@@ -72,7 +72,7 @@ function* report(stats: Stats): Operation<void> {
     process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
     lastMsgs = stats.msgs;
     lastBytes = stats.bytes;
-    last = now;
+    last = t;
   }
 }
 
