@@ -10,7 +10,7 @@
  * Build and run:
  *   cd tooling/bench && ../../node_modules/.bin/tsc -p tsconfig.json && node --expose-gc dist/suites/sync.js
  */
-import { run, spawn, yieldNow, type Operation, type Task } from '@rioco/core';
+import { run, spawn, suspend, waitReason, yieldNow, type Operation, type Resume, type Task } from '@rioco/core';
 import { channel, Mutex } from '@rioco/sync';
 import { Mutex as AsyncMutex } from 'async-mutex';
 import * as E from 'effect/Effect';
@@ -108,6 +108,102 @@ function floorPingPong(n: number): void {
     })(),
   );
   s.run();
+}
+
+/**
+ * The same floor, but fibers block with `yield*` on an operation object (an iterator
+ * that yields the slot), which is what any typed-operation API pays for `yield*`.
+ */
+const FLOOR_DONE: { done: true; value: unknown } = { done: true, value: undefined };
+class FloorTake {
+  private parked = false;
+  constructor(private readonly s: FloorSlot) {}
+  [Symbol.iterator](): this {
+    return this;
+  }
+  next(v: unknown): IteratorResult<FloorSlot, unknown> {
+    if (!this.parked) {
+      const s = this.s;
+      if (s.full) {
+        s.full = false;
+        FLOOR_DONE.value = s.v;
+        return FLOOR_DONE;
+      }
+      this.parked = true;
+      return { done: false, value: s };
+    }
+    FLOOR_DONE.value = v;
+    return FLOOR_DONE;
+  }
+}
+
+function floorOpPingPong(n: number): void {
+  const s = new FloorScheduler();
+  const ping = new FloorSlot();
+  const pong = new FloorSlot();
+  s.spawn(
+    (function* (): Generator<FloorSlot, void, unknown> {
+      for (let i = 0; i < n; i++) {
+        s.put(ping, i);
+        yield* new FloorTake(pong);
+      }
+    })(),
+  );
+  s.spawn(
+    (function* (): Generator<FloorSlot, void, unknown> {
+      for (let i = 0; i < n; i++) {
+        const v = yield* new FloorTake(ping);
+        s.put(pong, v);
+      }
+    })(),
+  );
+  s.run();
+}
+
+const CORE_SLOT = waitReason('bench.slot');
+
+/** A one-slot handoff directly on core's suspend(): what the scheduler alone costs. */
+class CoreSlot<T> {
+  private waiter: Resume<T> | null = null;
+  private value: T | undefined;
+  private has = false;
+  put(v: T): void {
+    const w = this.waiter;
+    if (w !== null) {
+      this.waiter = null;
+      w.ok(v);
+    } else {
+      this.value = v;
+      this.has = true;
+    }
+  }
+  *take(): Operation<T> {
+    if (this.has) {
+      this.has = false;
+      return this.value as T;
+    }
+    return yield* suspend<T>(
+      (r) => {
+        this.waiter = r;
+      },
+      { reason: CORE_SLOT, internal: true },
+    );
+  }
+}
+
+function corePingPong(n: number): Promise<void> {
+  return run(function* () {
+    const ping = new CoreSlot<number>();
+    const pong = new CoreSlot<number>();
+    const echo = spawn(function* () {
+      for (let i = 0; i < n; i++) pong.put(yield* ping.take());
+    });
+    for (let i = 0; i < n; i++) {
+      ping.put(i);
+      yield* pong.take();
+    }
+    yield* echo;
+  });
 }
 
 // ---- async/await equivalents ----------------------------------------------------------
@@ -462,7 +558,7 @@ async function promiseMutex(holdersYield: boolean): Promise<void> {
   const worker = async (): Promise<void> => {
     for (let i = 0; i < INCS; i++) {
       await m.lock();
-      if (holdersYield) await null;
+      if (holdersYield) await RESOLVED; // one microtask turn, like `await null`
       count++;
       m.unlock();
     }
@@ -477,7 +573,7 @@ async function asyncMutex(holdersYield: boolean): Promise<void> {
   const worker = async (): Promise<void> => {
     for (let i = 0; i < INCS; i++) {
       const release = await m.acquire();
-      if (holdersYield) await null;
+      if (holdersYield) await RESOLVED; // one microtask turn, like `await null`
       count++;
       release();
     }
@@ -527,15 +623,39 @@ function effectionMutex(holdersYield: boolean): Promise<void> {
 
 // ---- main -----------------------------------------------------------------------------
 
+/**
+ * Keep one runtime alive (parked on an external channel) while the rows run, as a server's
+ * runtime is. The harness forces a full GC before every timed run, and each row starts and
+ * ends its own runtime: with no runtime alive at that GC, V8 collects the hidden classes
+ * of core's records (fibers, resume handles, the runtime) and deoptimizes every function
+ * that checked them, and a fiber's generator body cannot get back to optimized code
+ * before the run ends. BENCH_NO_KEEPER=1 measures that cold case.
+ */
+function startKeeper(): () => Promise<void> {
+  if (process.env.BENCH_NO_KEEPER === '1') return () => Promise.resolve();
+  const keep = channel<void>(0, { external: true, name: 'bench-keeper' });
+  const task = run(function* () {
+    yield* keep.recvOrClosed();
+  });
+  return () => {
+    keep.close();
+    return task;
+  };
+}
+
 async function main(): Promise<void> {
-  console.log(`# @rioco/sync — node ${process.version}${QUICK ? ' (BENCH_QUICK)' : ''}`);
+  const noKeeper = process.env.BENCH_NO_KEEPER === '1';
+  console.log(`# @rioco/sync — node ${process.version}${QUICK ? ' (BENCH_QUICK)' : ''}${noKeeper ? ' (BENCH_NO_KEEPER)' : ''}`);
+  const stopKeeper = startKeeper();
   const ns = 'ns/op';
 
   const N = scale(200_000);
   const pp: Row[] = [];
   pp.push({ name: 'floor (generator scheduler, 1-slot handoff)', value: await measure((n) => floorPingPong(n), N), unit: ns });
+  pp.push({ name: 'floor, blocking via yield* operation', value: await measure((n) => floorOpPingPong(n), N), unit: ns });
   pp.push({ name: 'rioco channel(0)', value: await measure((n) => riocoPingPong(n, 0), N), unit: ns });
   pp.push({ name: 'rioco channel(1)', value: await measure((n) => riocoPingPong(n, 1), N), unit: ns });
+  pp.push({ name: 'rioco core suspend() slot (no sync)', value: await measure((n) => corePingPong(n), N), unit: ns });
   pp.push({ name: 'async/await promise channel', value: await measure((n) => promisePingPong(n), N), unit: ns });
   pp.push({ name: 'effection queue', value: await measure((n) => effectionPingPong(n), scale(20_000), { runs: 5 }), unit: ns });
   pp.push({ name: 'effect Queue.bounded(1)', value: await measure((n) => effectPingPong(n), scale(20_000), { runs: 5 }), unit: ns });
@@ -564,6 +684,7 @@ async function main(): Promise<void> {
       'async/await promise mutex',
     );
   }
+  await stopKeeper();
 }
 
 await main();
