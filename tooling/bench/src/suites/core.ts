@@ -377,7 +377,7 @@ async function parkedEffect(n: number): Promise<() => unknown> {
 async function parkedEffection(n: number): Promise<() => unknown> {
   const w = effection.withResolvers<void>();
   const task = effection.run(function* () {
-    for (let i = 0; i < n; i++) yield* effection.spawn(function* () { yield* w.operation; });
+    for (let i = 0; i < n; i++) void (yield* effection.spawn(function* () { yield* w.operation; }));
     yield* effection.suspend();
   });
   void task.catch(() => {}); // halted on release: the rejection is expected

@@ -7,6 +7,15 @@
  * Rows of one table run side by side in one process; the slow peers run fewer
  * iterations (results are per operation, so the counts do not bias the ratios).
  *
+ * Ping-pong rows besides the floor: the floor with blocking through `yield*` on an
+ * operation object (what any typed-operation API pays), and a one-slot handoff written
+ * directly on core's suspend() (what the scheduler alone costs, without @rioco/sync).
+ * The first mutex table has holders that never yield, so cooperative fibers never
+ * actually contend (every lock takes the fast path); the second makes them contend.
+ * effection ships no mutex and its queue is unbounded: both are hand-written or noted.
+ *
+ * Env: BENCH_QUICK=1 (a tenth of the iterations), BENCH_NO_KEEPER=1 (see startKeeper).
+ *
  * Build and run:
  *   cd tooling/bench && ../../node_modules/.bin/tsc -p tsconfig.json && node --expose-gc dist/suites/sync.js
  */
