@@ -1,0 +1,93 @@
+/**
+ * Shared machinery of the blocking operations: how an operation enters (complete at once,
+ * or park), the pre-resolved result it returns when it does not park, and the
+ * cooperative budget.
+ *
+ * Every blocking method returns an object that is its own iterator. `yield*` calls its
+ * `next()`, which either
+ * - completes at once and returns `READY` (`done: true`): no scheduler round trip, no
+ *   allocation beyond the operation record (recv on a buffered channel, lock of a free
+ *   mutex) — the fast path;
+ * - or returns one of the primitive's `Suspension`s: the fiber parks, and the
+ *   primitive's register function, called synchronously by the scheduler, either
+ *   completes the wait at once (`resume.ok` inside register, core's synchronous resume)
+ *   or links the record into a wait list.
+ *
+ * Invariants:
+ * - Under the seeded scheduler every operation goes through register (`E_SYNC`), so each
+ *   one is a scheduling point the seed can reorder; the fast path is only an
+ *   optimisation of the default scheduler.
+ * - `coop` counts operations that completed without parking, across all fibers; every
+ *   `COOP_BUDGET` of them one operation yields to the scheduler *before* it takes effect
+ *   (`E_YIELD`), so a fiber that never really blocks (an always-ready channel) still
+ *   lets others run, and cancellation at that yield leaves nothing behind. Parking
+ *   resets the count.
+ * - `READY` is one shared result object: `yield*` reads `done` and `value` immediately,
+ *   so it is safe to reuse (core's resume result does the same). It keeps a reference to
+ *   the last value until the next completion; nothing else does.
+ */
+import { useScheduler, yieldNow, type Instruction, type Suspension } from '@rioco/core';
+
+export const E_FAST = 0;
+export const E_SYNC = 1;
+export const E_YIELD = 2;
+
+/** Fast-path completions between forced yields (tokio's coop budget is 128 too). */
+export const COOP_BUDGET = 128;
+let coop = COOP_BUDGET;
+
+/** How the operation starting now should proceed. Throws NO_CURRENT_FIBER outside fibers. */
+export function entryMode(): number {
+  if (useScheduler().kind === 'seeded') return E_SYNC;
+  if (--coop === 0) {
+    coop = COOP_BUDGET;
+    return E_YIELD;
+  }
+  return E_FAST;
+}
+
+/** A wait really parked: the fiber gives the CPU away, so the budget starts over. */
+export function parkedNow(): void {
+  coop = COOP_BUDGET;
+}
+
+/** The pre-resolved result (and iterator) of an operation that completed at once. */
+class Ready {
+  readonly done = true;
+  value: unknown = undefined;
+  next(): Ready {
+    return this;
+  }
+  return(): Ready {
+    return this;
+  }
+  throw(e: unknown): never {
+    throw e;
+  }
+  [Symbol.iterator](): Ready {
+    return this;
+  }
+}
+const READY = new Ready();
+
+/** A completed result carrying `v`; consumed at once by `yield*`. */
+export function ready<T>(v: T): IteratorReturnResult<T> & Iterator<Instruction, T, unknown> {
+  READY.value = v;
+  return READY as unknown as IteratorReturnResult<T> & Iterator<Instruction, T, unknown>;
+}
+
+/** Core's yield instruction (one shared Suspension). */
+export const YIELD: Suspension<void> = yieldNow() as unknown as Suspension<void>;
+
+/**
+ * The value a parked fiber was resumed with. `token` is what the scheduler passed to
+ * `next()`; any Suspension reads (and clears) the fiber's resume slot with it.
+ */
+export function takeResumed<T>(token: unknown): IteratorResult<Instruction, T> {
+  return YIELD.next(token) as IteratorResult<Instruction, T>;
+}
+
+/** The result `return()` gives back when cancellation unwinds through an operation. */
+export function returned<T>(v: T): IteratorReturnResult<T> {
+  return { done: true, value: v };
+}
