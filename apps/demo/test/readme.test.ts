@@ -11,7 +11,7 @@ function run(file: string): Promise<{ code: number; stdout: string; stderr: stri
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', '--conditions=@rioco/source', join(here, '..', 'src', file)],
+      ['--no-deprecation', '--import', 'tsx', '--conditions=@rioco/source', join(here, '..', 'src', file)],
       { cwd: root, timeout: 30_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );

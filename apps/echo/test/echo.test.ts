@@ -36,7 +36,7 @@ function echoOnce(port: number, text: string): Promise<{ reply: string; socket: 
 
 describe('apps/echo', () => {
   it('echoes on an ephemeral port and shuts down gracefully on SIGINT, closing connections', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@rioco/source', join(here, '..', 'src', 'main.ts'), '0'], {
+    const child = spawn(process.execPath, ['--no-deprecation', '--import', 'tsx', '--conditions=@rioco/source', join(here, '..', 'src', 'main.ts'), '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const m = await waitFor(child.stderr, /listening on [^:]+:(\d+)/);
