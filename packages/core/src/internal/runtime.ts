@@ -438,7 +438,11 @@ export class Runtime implements Scheduler {
   private readonly fireTimersFn = (): void => this.fireTimers();
   private readonly onClose: (() => void) | undefined;
   private stallReported = false;
-  /** Whether fresh timestamps matter (a native table that other threads read). */
+  /**
+   * Whether the monitor fields (timestamps, switch counters, the current fiber) are kept:
+   * only a native table is read by another thread; an ArrayBuffer table keeps the
+   * fibers' identity, state, priority, parent and wait reason.
+   */
   private readonly timestamps: boolean;
   /** The fiber whose suspension's register() is running (a resume now is synchronous). */
   private registering: Fiber<unknown> | null = null;
@@ -670,9 +674,12 @@ export class Runtime implements Scheduler {
       f.st = S_RUNNING;
       // Re-read the views each time: user code may have grown (moved) the table.
       this.table.i32[base + F_STATE] = S_RUNNING;
-      this.table.f64[f.slot * 8 + D_SWITCHES]++;
-      header.i32[H_CURRENT] = f.id;
-      header.f64[HD_SWITCH_SEQ]++;
+      if (this.timestamps) {
+        // What the native monitor watches to see a fiber that never yields.
+        this.table.f64[f.slot * 8 + D_SWITCHES]++;
+        header.i32[H_CURRENT] = f.id;
+        header.f64[HD_SWITCH_SEQ]++;
+      }
       if (this.hooks !== null) for (const h of this.hooks) h.switch?.(f);
       current = f;
       let r: IteratorResult<unknown, unknown>;
@@ -773,7 +780,7 @@ export class Runtime implements Scheduler {
     const i32 = this.table.i32;
     i32[base + F_STATE] = S_PARKED;
     i32[base + F_REASON] = s.reason.id;
-    this.table.f64[f.slot * 8 + D_SINCE] = this.coarseNow;
+    if (this.timestamps) this.table.f64[f.slot * 8 + D_SINCE] = this.coarseNow;
     this.registering = f;
     this.syncResumed = false;
     let td: (() => void) | void = undefined;
