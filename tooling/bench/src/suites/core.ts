@@ -340,6 +340,26 @@ async function parkedRioco(n: number): Promise<() => unknown> {
     await root;
   };
 }
+function* parkedGen(resumes: Resume<void>[]): Operation<void> {
+  yield* suspend<void>((r) => {
+    resumes.push(r);
+  });
+}
+async function parkedRiocoGen(n: number): Promise<() => unknown> {
+  const resumes: Resume<void>[] = [];
+  let ready!: () => void;
+  const started = new Promise<void>((r) => (ready = r));
+  const root = run(function* () {
+    for (let i = 0; i < n; i++) spawn(parkedGen(resumes));
+    ready();
+  });
+  await started;
+  while (resumes.length < n) await new Promise((r) => setImmediate(r));
+  return async () => {
+    for (const r of resumes) r.ok();
+    await root;
+  };
+}
 async function parkedFloor(n: number): Promise<() => unknown> {
   const s = new FloorScheduler();
   const gens: FloorOp<void>[] = [];
@@ -418,7 +438,8 @@ async function main(): Promise<void> {
 
   const mem = (name: string, v: number) => rows.push({ name, value: v, unit: 'B' });
   mem('floor', await bytesPer(parkedFloor, N_PARK));
-  mem('rioco', await bytesPer(parkedRioco, N_PARK));
+  mem('rioco spawn(function*)', await bytesPer(parkedRioco, N_PARK));
+  mem('rioco spawn(gen(i))', await bytesPer(parkedRiocoGen, N_PARK));
   mem('async/await', await bytesPer(parkedAsync, N_PARK));
   mem('effect', await bytesPer(parkedEffect, N_PARK));
   mem('effection (10k)', await bytesPer(parkedEffection, 10_000));
