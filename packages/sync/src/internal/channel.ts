@@ -45,7 +45,7 @@ import { ChannelClosedError, SendClosedError } from '../errors.js';
 import { WaitList, type Node } from './list.js';
 import { Ring } from './ring.js';
 import { CLOSED, EMPTY } from './symbols.js';
-import { E_FAST, E_YIELD, YIELD, entryMode, parkedNow, ready, returned, takeResumed } from './coop.js';
+import { E_FAST, YIELD, afterYield, enter, entryMode, parkedNow, ready, returned, takeResumed, type Step } from './coop.js';
 import {
   S_DONE,
   S_GRANTED,
@@ -66,7 +66,6 @@ const RECV = waitReason('channel.recv');
 const SEND = waitReason('channel.send');
 const SELECT = waitReason('channel.select');
 
-type Step<T> = IteratorResult<Instruction, T>;
 
 /** Something parked in `recvq`: a fiber's recv, a select's receive case, an async iterator. */
 interface RecvNode<T> extends Node {
@@ -329,7 +328,7 @@ class RecvWaiter<T> implements Node, RecvNode<T> {
     }
   }
 
-  private park(st: number): Step<T> {
+  park(st: number): Step<T> {
     this.st = st;
     parkingRecv = this;
     return this.ch.suspRecv();
@@ -442,18 +441,10 @@ class SendOp<T> implements Node, SendNode<T> {
 
   next(token?: unknown): Step<void> {
     switch (this.st) {
-      case S_START: {
-        const mode = entryMode();
-        if (mode === E_FAST) return this.attempt();
-        if (mode === E_YIELD) {
-          this.st = S_YIELDED;
-          return YIELD;
-        }
-        return this.park(S_PARKING_SYNC);
-      }
+      case S_START:
+        return enter(this);
       case S_YIELDED:
-        takeResumed(token);
-        return this.attempt();
+        return afterYield(this, token);
       case S_GRANTED:
       case S_RESUMED:
         this.st = S_DONE;
@@ -463,7 +454,7 @@ class SendOp<T> implements Node, SendNode<T> {
     }
   }
 
-  private attempt(): Step<void> {
+  attempt(): Step<void> {
     const ch = this.ch;
     if (ch.shut) {
       this.st = S_DONE;
@@ -476,7 +467,7 @@ class SendOp<T> implements Node, SendNode<T> {
     return this.park(S_PARKING_TRIED);
   }
 
-  private park(st: number): Step<void> {
+  park(st: number): Step<void> {
     this.st = st;
     parkingSend = this;
     return this.ch.suspSend();
@@ -709,19 +700,11 @@ export class SelectOp {
 
   next(token?: unknown): Step<SelectOutcome> {
     switch (this.st) {
-      case S_START: {
+      case S_START:
         this.prepare();
-        const mode = entryMode();
-        if (mode === E_FAST) return this.attempt();
-        if (mode === E_YIELD) {
-          this.st = S_YIELDED;
-          return YIELD;
-        }
-        return this.park(S_PARKING_SYNC);
-      }
+        return enter(this);
       case S_YIELDED:
-        takeResumed(token);
-        return this.attempt();
+        return afterYield(this, token);
       case S_GRANTED:
       case S_RESUMED:
         this.st = S_DONE;
@@ -796,7 +779,7 @@ export class SelectOp {
     return null;
   }
 
-  private attempt(): Step<SelectOutcome> {
+  attempt(): Step<SelectOutcome> {
     let r: SelectOutcome | null;
     try {
       r = this.scan();
@@ -812,7 +795,7 @@ export class SelectOp {
     return this.park(S_PARKING_TRIED);
   }
 
-  private park(st: number): Step<SelectOutcome> {
+  park(st: number): Step<SelectOutcome> {
     this.st = st;
     parkingSelect = this;
     // Waiting on a channel fed from outside the runtime is waiting on the outside world.

@@ -27,6 +27,10 @@
  *   the last value until the next completion; nothing else does.
  */
 import { useScheduler, yieldNow, type Instruction, type Suspension } from '@rioco/core';
+import { S_PARKING_SYNC, S_YIELDED } from './states.js';
+
+/** What an operation's next() returns. */
+export type Step<T> = IteratorResult<Instruction, T>;
 
 export const E_FAST = 0;
 export const E_SYNC = 1;
@@ -90,4 +94,34 @@ export function takeResumed<T>(token: unknown): IteratorResult<Instruction, T> {
 /** The result `return()` gives back when cancellation unwinds through an operation. */
 export function returned<T>(v: T): IteratorReturnResult<T> {
   return { done: true, value: v };
+}
+
+/** What `enter` needs of a blocking operation record. */
+export interface Enterable<T> {
+  st: number;
+  /** Complete now if possible, else park (state `S_PARKING_TRIED`). */
+  attempt(): Step<T>;
+  /** Park in state `st`; the register function completes or links the record. */
+  park(st: number): Step<T>;
+}
+
+/**
+ * The start of every blocking operation: complete at once (fast path), yield first (the
+ * cooperative budget is spent; `afterYield` continues), or go through the scheduler
+ * (seeded runs).
+ */
+export function enter<T>(op: Enterable<T>): Step<T> {
+  const mode = entryMode();
+  if (mode === E_FAST) return op.attempt();
+  if (mode === E_YIELD) {
+    op.st = S_YIELDED;
+    return YIELD;
+  }
+  return op.park(S_PARKING_SYNC);
+}
+
+/** Continue an operation after its budget yield: it has not taken effect yet. */
+export function afterYield<T>(op: Enterable<T>, token: unknown): Step<T> {
+  takeResumed(token);
+  return op.attempt();
 }

@@ -32,13 +32,12 @@ import {
 import type { Mutex as PublicMutex, MutexGuard, MutexOptions } from '../Mutex.js';
 import { NotOwnerError } from '../errors.js';
 import { WaitList, type Node } from './list.js';
-import { E_FAST, E_YIELD, YIELD, entryMode, parkedNow, ready, returned, takeResumed } from './coop.js';
+import { afterYield, enter, parkedNow, ready, returned, takeResumed, type Step } from './coop.js';
 import { S_DONE, S_GRANTED, S_HELD, S_PARKING_SYNC, S_PARKING_TRIED, S_QUEUED, S_START, S_YIELDED } from './states.js';
 import { pinMaps } from './maps.js';
 
 const LOCK = waitReason('mutex.lock');
 
-type Step<T> = IteratorResult<Instruction, T>;
 
 let parking: LockGuard | null = null;
 
@@ -169,19 +168,11 @@ export class LockGuard implements Node, MutexGuard {
 
   next(token?: unknown): Step<LockGuard> {
     switch (this.st) {
-      case S_START: {
-        const mode = entryMode();
+      case S_START:
         this.fiberId = (currentFiber() as FiberInfo).id;
-        if (mode === E_FAST) return this.attempt();
-        if (mode === E_YIELD) {
-          this.st = S_YIELDED;
-          return YIELD;
-        }
-        return this.park(S_PARKING_SYNC);
-      }
+        return enter(this);
       case S_YIELDED:
-        takeResumed(token);
-        return this.attempt();
+        return afterYield(this, token);
       case S_GRANTED:
         this.st = S_HELD;
         return takeResumed(token);
@@ -190,7 +181,7 @@ export class LockGuard implements Node, MutexGuard {
     }
   }
 
-  private attempt(): Step<LockGuard> {
+  attempt(): Step<LockGuard> {
     const m = this.mutex;
     if (m.owner === null) {
       m.owner = this;
@@ -200,7 +191,7 @@ export class LockGuard implements Node, MutexGuard {
     return this.park(S_PARKING_TRIED);
   }
 
-  private park(st: number): Step<LockGuard> {
+  park(st: number): Step<LockGuard> {
     this.st = st;
     parking = this;
     return this.mutex.suspension();

@@ -26,7 +26,7 @@ import {
 import type { RwLock as PublicRwLock, RwLockGuard } from '../RwLock.js';
 import type { MutexOptions } from '../Mutex.js';
 import { WaitList, type Node } from './list.js';
-import { E_FAST, E_YIELD, YIELD, entryMode, parkedNow, ready, returned, takeResumed } from './coop.js';
+import { afterYield, enter, parkedNow, ready, returned, takeResumed, type Step } from './coop.js';
 import { S_DONE, S_GRANTED, S_HELD, S_PARKING_SYNC, S_PARKING_TRIED, S_QUEUED, S_START, S_YIELDED } from './states.js';
 import { busy, checkName } from './mutex.js';
 import { pinMaps } from './maps.js';
@@ -34,7 +34,6 @@ import { pinMaps } from './maps.js';
 const READ = waitReason('rwlock.read');
 const WRITE = waitReason('rwlock.write');
 
-type Step<T> = IteratorResult<Instruction, T>;
 
 let parking: RwGuard | null = null;
 
@@ -211,19 +210,11 @@ export class RwGuard implements Node, RwLockGuard {
 
   next(token?: unknown): Step<RwGuard> {
     switch (this.st) {
-      case S_START: {
-        const mode = entryMode();
+      case S_START:
         this.fiberId = (currentFiber() as FiberInfo).id;
-        if (mode === E_FAST) return this.attempt();
-        if (mode === E_YIELD) {
-          this.st = S_YIELDED;
-          return YIELD;
-        }
-        return this.park(S_PARKING_SYNC);
-      }
+        return enter(this);
       case S_YIELDED:
-        takeResumed(token);
-        return this.attempt();
+        return afterYield(this, token);
       case S_GRANTED:
         this.st = S_HELD;
         return takeResumed(token);
@@ -232,13 +223,13 @@ export class RwGuard implements Node, RwLockGuard {
     }
   }
 
-  private attempt(): Step<RwGuard> {
+  attempt(): Step<RwGuard> {
     const l = this.lock;
     if (l.canAcquire(this.write)) return ready(l.acquireNow(this, this.fiberId));
     return this.park(S_PARKING_TRIED);
   }
 
-  private park(st: number): Step<RwGuard> {
+  park(st: number): Step<RwGuard> {
     this.st = st;
     parking = this;
     return this.lock.suspension(this.write);

@@ -28,14 +28,13 @@ import {
 import type { Semaphore as PublicSemaphore, Permit as PublicPermit, SemaphoreOptions } from '../Semaphore.js';
 import { OverReleaseError } from '../errors.js';
 import { WaitList, type Node } from './list.js';
-import { E_FAST, E_YIELD, YIELD, entryMode, parkedNow, ready, returned, takeResumed } from './coop.js';
+import { afterYield, enter, parkedNow, ready, returned, takeResumed, type Step } from './coop.js';
 import { S_DONE, S_GRANTED, S_HELD, S_PARKING_SYNC, S_PARKING_TRIED, S_QUEUED, S_START, S_YIELDED } from './states.js';
 import { busy, checkName } from './mutex.js';
 import { pinMaps } from './maps.js';
 
 const ACQUIRE = waitReason('semaphore.acquire');
 
-type Step<T> = IteratorResult<Instruction, T>;
 
 let parking: Permit | null = null;
 
@@ -195,19 +194,11 @@ export class Permit implements Node, PublicPermit {
 
   next(token?: unknown): Step<Permit> {
     switch (this.st) {
-      case S_START: {
-        const mode = entryMode();
+      case S_START:
         this.fiberId = (currentFiber() as FiberInfo).id;
-        if (mode === E_FAST) return this.attempt();
-        if (mode === E_YIELD) {
-          this.st = S_YIELDED;
-          return YIELD;
-        }
-        return this.park(S_PARKING_SYNC);
-      }
+        return enter(this);
       case S_YIELDED:
-        takeResumed(token);
-        return this.attempt();
+        return afterYield(this, token);
       case S_GRANTED:
         this.st = S_HELD;
         return takeResumed(token);
@@ -216,7 +207,7 @@ export class Permit implements Node, PublicPermit {
     }
   }
 
-  private attempt(): Step<Permit> {
+  attempt(): Step<Permit> {
     const s = this.semaphore;
     if (s.q.head === null && s.avail >= this.n) {
       s.take(this);
@@ -226,7 +217,7 @@ export class Permit implements Node, PublicPermit {
     return this.park(S_PARKING_TRIED);
   }
 
-  private park(st: number): Step<Permit> {
+  park(st: number): Step<Permit> {
     this.st = st;
     parking = this;
     return this.semaphore.suspension();
