@@ -12,7 +12,6 @@
  */
 export interface Queued {
   priority: number;
-  enqTick: number;
 }
 
 export interface ReadyQueue<F extends Queued> {
@@ -25,17 +24,21 @@ export const AGING_STEP = 16;
 
 class Ring<F> {
   buf: (F | undefined)[];
+  /** When each entry was queued (pop count), for aging; parallel to buf. */
+  ticks: Float64Array;
   head = 0;
   tail = 0;
   mask: number;
   size = 0;
   constructor(cap = 64) {
     this.buf = new Array<F | undefined>(cap).fill(undefined);
+    this.ticks = new Float64Array(cap);
     this.mask = cap - 1;
   }
-  push(f: F): void {
+  push(f: F, tick: number): void {
     if (this.size > this.mask) this.grow();
     this.buf[this.tail] = f;
+    this.ticks[this.tail] = tick;
     this.tail = (this.tail + 1) & this.mask;
     this.size++;
   }
@@ -46,14 +49,20 @@ class Ring<F> {
     this.size--;
     return f;
   }
-  peek(): F {
-    return this.buf[this.head] as F;
+  headTick(): number {
+    return this.ticks[this.head];
   }
   private grow(): void {
     const n = this.buf.length;
     const next = new Array<F | undefined>(n * 2).fill(undefined);
-    for (let i = 0; i < this.size; i++) next[i] = this.buf[(this.head + i) & this.mask];
+    const ticks = new Float64Array(n * 2);
+    for (let i = 0; i < this.size; i++) {
+      const j = (this.head + i) & this.mask;
+      next[i] = this.buf[j];
+      ticks[i] = this.ticks[j];
+    }
     this.buf = next;
+    this.ticks = ticks;
     this.head = 0;
     this.tail = this.size;
     this.mask = n * 2 - 1;
@@ -84,8 +93,7 @@ export class PriorityQueue<F extends Queued> implements ReadyQueue<F> {
   }
 
   push(f: F): void {
-    f.enqTick = this.tick;
-    this.rings[f.priority].push(f);
+    this.rings[f.priority].push(f, this.tick);
     this.bits |= 1 << f.priority;
     this.size++;
   }
@@ -103,7 +111,7 @@ export class PriorityQueue<F extends Queued> implements ReadyQueue<F> {
       for (let m = bits; m !== 0; ) {
         const l = 31 - Math.clz32(m);
         m &= ~(1 << l);
-        const score = l + (this.tick - this.rings[l].peek().enqTick) / AGING_STEP;
+        const score = l + (this.tick - this.rings[l].headTick()) / AGING_STEP;
         if (score > best) {
           best = score;
           level = l;

@@ -205,7 +205,6 @@ export class Fiber<T> implements RootTask<T>, FiberInfo {
   readonly parent: Fiber<unknown> | null;
   slot: number;
   priority: number;
-  enqTick = 0;
   st = S_READY;
   /** Flag bits, plus the resume mode (MODE_SHIFT) and the outcome (OUTCOME_SHIFT). */
   flags = 0;
@@ -216,8 +215,6 @@ export class Fiber<T> implements RootTask<T>, FiberInfo {
   iter: AnyIterator | Body<T, readonly unknown[]> | null;
   wait: Suspension<unknown> | null = null;
   teardown: (() => void) | void | null = null;
-  children = 0;
-  firstChild: Fiber<unknown> | null = null;
   lastChild: Fiber<unknown> | null = null;
   prevSibling: Fiber<unknown> | null = null;
   nextSibling: Fiber<unknown> | null = null;
@@ -534,7 +531,10 @@ export class Runtime implements Scheduler {
     const out: FiberInfo[] = [];
     const visit = (f: Fiber<unknown>): void => {
       out.push(f);
-      for (let c = f.firstChild; c !== null; c = c.nextSibling) visit(c);
+      // Children are linked last to first; list them in spawn order.
+      const kids: Fiber<unknown>[] = [];
+      for (let c = f.lastChild; c !== null; c = c.prevSibling) kids.push(c);
+      for (let i = kids.length - 1; i >= 0; i--) visit(kids[i]);
     };
     if (this.root !== null && this.root.st !== S_DONE) visit(this.root);
     return out;
@@ -582,10 +582,8 @@ export class Runtime implements Scheduler {
     // Link as the parent's last child.
     const last = parent.lastChild;
     fu.prevSibling = last;
-    if (last === null) parent.firstChild = fu;
-    else last.nextSibling = fu;
+    if (last !== null) last.nextSibling = fu;
     parent.lastChild = fu;
-    parent.children++;
     this.initFiber(fu);
     return f;
   }
@@ -732,7 +730,7 @@ export class Runtime implements Scheduler {
    * run now with `return()`; false when it waits for its children first.
    */
   private beginCleanup(f: Fiber<unknown>): boolean {
-    if (f.children > 0) {
+    if (f.lastChild !== null) {
       this.parkOnChildren(f);
       this.cancelFiber(f.lastChild as Fiber<unknown>);
       return false;
@@ -854,7 +852,7 @@ export class Runtime implements Scheduler {
       f.error = error;
       f.value = undefined;
     }
-    if (f.children > 0 && !(f.flags & CANCEL)) {
+    if (f.lastChild !== null && !(f.flags & CANCEL)) {
       // A failed fiber's children are cancelled (in reverse order) before it completes.
       f.flags |= CANCEL;
     }
@@ -862,7 +860,7 @@ export class Runtime implements Scheduler {
   }
 
   private afterBody(f: Fiber<unknown>): void {
-    if (f.children === 0) {
+    if (f.lastChild === null) {
       this.finish(f);
       return;
     }
@@ -898,12 +896,10 @@ export class Runtime implements Scheduler {
       // Unlink from the parent.
       const prev = f.prevSibling;
       const next = f.nextSibling;
-      if (prev === null) p.firstChild = next;
-      else prev.nextSibling = next;
+      if (prev !== null) prev.nextSibling = next;
       if (next === null) p.lastChild = prev;
       else next.prevSibling = prev;
       f.prevSibling = f.nextSibling = null;
-      p.children--;
     }
     const x = f.x;
     const joiners = x === null ? null : x.joiners;
@@ -949,7 +945,7 @@ export class Runtime implements Scheduler {
 
   private childFinished(p: Fiber<unknown>): void {
     if ((p.flags & (CANCEL | CLEANING)) === CANCEL) {
-      if (p.children > 0) {
+      if (p.lastChild !== null) {
         this.cancelFiber(p.lastChild as Fiber<unknown>);
       } else if (p.flags & BODY_DONE) {
         this.finish(p);
@@ -961,7 +957,7 @@ export class Runtime implements Scheduler {
         this.enqueue(p);
       }
       // READY or RUNNING: step/park deliver the return() when it next runs.
-    } else if (p.children === 0 && p.flags & BODY_DONE) {
+    } else if (p.lastChild === null && p.flags & BODY_DONE) {
       this.finish(p);
     }
   }
@@ -1003,7 +999,7 @@ export class Runtime implements Scheduler {
     if (abort) abort.abort(new CancelledError('the fiber was cancelled'));
     if (f.st === S_PARKED) {
       this.releaseWait(f);
-      if (f.children > 0) {
+      if (f.lastChild !== null) {
         this.parkOnChildren(f);
         this.cancelFiber(f.lastChild as Fiber<unknown>);
       } else {
