@@ -732,7 +732,7 @@ export class Runtime implements Scheduler {
   private beginCleanup(f: Fiber<unknown>): boolean {
     if (f.lastChild !== null) {
       this.parkOnChildren(f);
-      this.cancelFiber(f.lastChild as Fiber<unknown>);
+      this.cancelFiber(f.lastChild);
       return false;
     }
     f.flags |= CLEANING;
@@ -870,7 +870,7 @@ export class Runtime implements Scheduler {
     this.table.i32[base + F_REASON] = REASON_CHILDREN.id;
     // A fiber that failed (or was cancelled after its body ended) cancels its children;
     // children spawned by cleanup code (CLEANING) run to completion.
-    if ((f.flags & (CANCEL | CLEANING)) === CANCEL) this.cancelFiber(f.lastChild as Fiber<unknown>);
+    if ((f.flags & (CANCEL | CLEANING)) === CANCEL) this.cancelFiber(f.lastChild);
   }
 
   private finish(f: Fiber<unknown>): void {
@@ -946,7 +946,7 @@ export class Runtime implements Scheduler {
   private childFinished(p: Fiber<unknown>): void {
     if ((p.flags & (CANCEL | CLEANING)) === CANCEL) {
       if (p.lastChild !== null) {
-        this.cancelFiber(p.lastChild as Fiber<unknown>);
+        this.cancelFiber(p.lastChild);
       } else if (p.flags & BODY_DONE) {
         this.finish(p);
       } else if (p.st === S_PARKED) {
@@ -1001,7 +1001,7 @@ export class Runtime implements Scheduler {
       this.releaseWait(f);
       if (f.lastChild !== null) {
         this.parkOnChildren(f);
-        this.cancelFiber(f.lastChild as Fiber<unknown>);
+        this.cancelFiber(f.lastChild);
       } else {
         f.flags |= CLEANING;
         f.mode = M_RETURN;
