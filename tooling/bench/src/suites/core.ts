@@ -411,6 +411,16 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const ns = (name: string, v: number) => rows.push({ name, value: v, unit: 'ns' });
 
+  // Memory first, on a fresh heap (later rows leave pools and grown queues behind).
+  const mem = (name: string, v: number) => rows.push({ name, value: v, unit: 'B' });
+  mem('floor', await bytesPer(parkedFloor, N_PARK));
+  mem('rioco spawn(function*)', await bytesPer(parkedRioco, N_PARK));
+  mem('rioco spawn(gen(i))', await bytesPer(parkedRiocoGen, N_PARK));
+  mem('async/await', await bytesPer(parkedAsync, N_PARK));
+  mem('effect', await bytesPer(parkedEffect, N_PARK));
+  mem('effection (10k)', await bytesPer(parkedEffection, 10_000));
+  report(`memory per parked fiber (${N_PARK} parked)`, rows.splice(0), 'floor');
+
   // Ping-pong (per round trip = 2 messages).
   ns('floor', await measure(pingPongFloor, N_PING));
   ns('rioco', await measure((n) => pingPongRioco(n), N_PING));
@@ -436,14 +446,7 @@ async function main(): Promise<void> {
   ns('effect yieldNow', await measure(yieldEffect, N_YIELD / 10, { runs: 3 }));
   report(`yield (${N_YIELD})`, rows.splice(0), 'floor');
 
-  const mem = (name: string, v: number) => rows.push({ name, value: v, unit: 'B' });
-  mem('floor', await bytesPer(parkedFloor, N_PARK));
-  mem('rioco spawn(function*)', await bytesPer(parkedRioco, N_PARK));
-  mem('rioco spawn(gen(i))', await bytesPer(parkedRiocoGen, N_PARK));
-  mem('async/await', await bytesPer(parkedAsync, N_PARK));
-  mem('effect', await bytesPer(parkedEffect, N_PARK));
-  mem('effection (10k)', await bytesPer(parkedEffection, 10_000));
-  report(`memory per parked fiber (${N_PARK} parked)`, rows.splice(0), 'floor');
+
 
   for (const n of quick ? [1_000, 10_000, 100_000] : [1_000, 10_000, 100_000, 1_000_000]) {
     ns(`rioco spawn+join ${n}`, await measure((k) => spawnRiocoArgs(k), n, { runs: n >= 1_000_000 ? 3 : 7 }));
