@@ -26,8 +26,8 @@
  *   so it is safe to reuse (core's resume result does the same). It keeps a reference to
  *   the last value until the next completion; nothing else does.
  */
-import { useScheduler, yieldNow, type Instruction, type Suspension } from '@rioco/core';
-import { S_PARKING_SYNC, S_YIELDED } from './states.js';
+import { currentFiber, useScheduler, yieldNow, type FiberInfo, type Instruction, type Suspension } from '@rioco/core';
+import { S_GRANTED, S_HELD, S_PARKING_SYNC, S_START, S_YIELDED } from './states.js';
 
 /** What an operation's next() returns. */
 export type Step<T> = IteratorResult<Instruction, T>;
@@ -124,4 +124,28 @@ export function enter<T>(op: Enterable<T>): Step<T> {
 export function afterYield<T>(op: Enterable<T>, token: unknown): Step<T> {
   takeResumed(token);
   return op.attempt();
+}
+
+/** A lock-like operation whose result is a guard held by the acquiring fiber. */
+export interface GuardOp<T> extends Enterable<T> {
+  fiberId: number;
+}
+
+/**
+ * `next()` of every guard-returning acquire (mutex, rwlock, semaphore): start, continue
+ * after a budget yield, or take the guard handed over while parked.
+ */
+export function guardNext<T>(op: GuardOp<T>, token: unknown, busy: () => Error): Step<T> {
+  switch (op.st) {
+    case S_START:
+      op.fiberId = (currentFiber() as FiberInfo).id;
+      return enter(op);
+    case S_YIELDED:
+      return afterYield(op, token);
+    case S_GRANTED:
+      op.st = S_HELD;
+      return takeResumed(token);
+    default:
+      throw busy();
+  }
 }

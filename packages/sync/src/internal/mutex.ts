@@ -23,7 +23,6 @@ import {
   InvalidArgumentError,
   suspend,
   waitReason,
-  type FiberInfo,
   type Instruction,
   type Operation,
   type Resume,
@@ -32,8 +31,8 @@ import {
 import type { Mutex as PublicMutex, MutexGuard, MutexOptions } from '../Mutex.js';
 import { NotOwnerError } from '../errors.js';
 import { WaitList, type Node } from './list.js';
-import { afterYield, enter, parkedNow, ready, returned, takeResumed, type Step } from './coop.js';
-import { S_DONE, S_GRANTED, S_HELD, S_PARKING_SYNC, S_PARKING_TRIED, S_QUEUED, S_START, S_YIELDED } from './states.js';
+import { guardNext, parkedNow, ready, returned, type Step } from './coop.js';
+import { S_DONE, S_GRANTED, S_HELD, S_PARKING_SYNC, S_PARKING_TRIED, S_QUEUED, S_START } from './states.js';
 import { pinMaps } from './maps.js';
 
 const LOCK = waitReason('mutex.lock');
@@ -167,18 +166,7 @@ export class LockGuard implements Node, MutexGuard {
   }
 
   next(token?: unknown): Step<LockGuard> {
-    switch (this.st) {
-      case S_START:
-        this.fiberId = (currentFiber() as FiberInfo).id;
-        return enter(this);
-      case S_YIELDED:
-        return afterYield(this, token);
-      case S_GRANTED:
-        this.st = S_HELD;
-        return takeResumed(token);
-      default:
-        throw busy();
-    }
+    return guardNext(this, token, busy);
   }
 
   attempt(): Step<LockGuard> {

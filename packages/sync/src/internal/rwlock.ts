@@ -17,7 +17,6 @@ import {
   currentFiber,
   suspend,
   waitReason,
-  type FiberInfo,
   type Instruction,
   type Operation,
   type Resume,
@@ -26,8 +25,8 @@ import {
 import type { RwLock as PublicRwLock, RwLockGuard } from '../RwLock.js';
 import type { MutexOptions } from '../Mutex.js';
 import { WaitList, type Node } from './list.js';
-import { afterYield, enter, parkedNow, ready, returned, takeResumed, type Step } from './coop.js';
-import { S_DONE, S_GRANTED, S_HELD, S_PARKING_SYNC, S_PARKING_TRIED, S_QUEUED, S_START, S_YIELDED } from './states.js';
+import { guardNext, parkedNow, ready, returned, type Step } from './coop.js';
+import { S_DONE, S_GRANTED, S_HELD, S_PARKING_SYNC, S_PARKING_TRIED, S_QUEUED, S_START } from './states.js';
 import { busy, checkName } from './mutex.js';
 import { pinMaps } from './maps.js';
 
@@ -209,18 +208,7 @@ export class RwGuard implements Node, RwLockGuard {
   }
 
   next(token?: unknown): Step<RwGuard> {
-    switch (this.st) {
-      case S_START:
-        this.fiberId = (currentFiber() as FiberInfo).id;
-        return enter(this);
-      case S_YIELDED:
-        return afterYield(this, token);
-      case S_GRANTED:
-        this.st = S_HELD;
-        return takeResumed(token);
-      default:
-        throw busy();
-    }
+    return guardNext(this, token, busy);
   }
 
   attempt(): Step<RwGuard> {
