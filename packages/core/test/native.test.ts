@@ -295,11 +295,14 @@ describe('worker threads', () => {
       expect(threads.size).toBe(3);
       // One closes cleanly, one is terminated while idle, one while spinning (with a
       // monitor subscription: its host is closed by the environment's cleanup hook).
+      // Listen for the exit before asking for it: a worker that closes quickly could
+      // otherwise exit before the listener exists, and the test would wait forever.
+      const closed = exited(workers[0]);
       workers[0].postMessage('close');
       const spinning = new Promise((r) => workers[2].once('message', r));
       workers[2].postMessage('spin');
       await spinning;
-      await Promise.all([exited(workers[0]), workers[1].terminate(), workers[2].terminate()]);
+      await Promise.all([closed, workers[1].terminate(), workers[2].terminate()]);
       expect(regionCount()).toBe(base);
       expect(dumpFibers()).not.toContain(`"w${round}-`);
       expect(monitorThreadId()).toBe(0);
