@@ -1,8 +1,15 @@
 /**
- * Bench harness: every suite measures its rows side by side in one process and one run,
- * and prints each as a ratio to a named baseline row, because absolute numbers on a
- * shared 2-core VM drift by ±20% between runs while ratios measured together do not.
+ * Bench harness: every suite measures its rows side by side in one run and prints each
+ * as a ratio to a named baseline row, because absolute numbers on a shared 2-core VM
+ * drift by ±20% between runs while ratios measured together do not.
+ *
+ * Each row runs in a fresh process (see {@link runSuite}): rows measured one after the
+ * other in one process leak JIT state (inline caches made polymorphic by an earlier
+ * row, code deoptimized by its GC) and heap (grown pools, old-space garbage) into the
+ * next, which moved single rows by 2–4× between orderings here. Rounds interleave the
+ * rows, so drift of the machine hits every row alike, and the median round is reported.
  */
+import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 
 export interface Row {
@@ -90,4 +97,81 @@ export function report(title: string, rows: Row[], baseline: string, higherIsBet
 
 function fmt(v: number): string {
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+/** What one row measured: its value (in the table's unit) and extra columns. */
+export interface RowResult {
+  value: number;
+  extra?: Record<string, string | number>;
+}
+
+/** One row of a table: `measure` runs in a process of its own. */
+export interface BenchRow {
+  name: string;
+  measure: () => Promise<number | RowResult> | number | RowResult;
+}
+
+/** A table of rows printed as ratios to `baseline`. */
+export interface BenchTable {
+  title: string;
+  unit: string;
+  baseline: string;
+  higherIsBetter?: boolean;
+  rows: BenchRow[];
+}
+
+const ROW_FLAG = '--bench-row';
+
+/**
+ * Run a suite. In the parent, every row of every table runs in a fresh
+ * `node --expose-gc` process (this same file with `--bench-row t:r`), `RIOCO_BENCH_ROUNDS`
+ * times (default 5) with the rows interleaved, and the median value per row is printed
+ * with its ratio to the baseline and the spread of the rounds (this VM has stretches of
+ * seconds in which everything runs up to 2x slower; the median of interleaved rounds is
+ * what stays put). The child measures its row and prints one JSON line.
+ * `RIOCO_BENCH_FILTER` (a substring of row names) runs only matching rows (plus each
+ * table's baseline).
+ */
+export async function runSuite(header: string, tables: BenchTable[]): Promise<void> {
+  const at = process.argv.indexOf(ROW_FLAG);
+  if (at >= 0) {
+    const [t, r] = process.argv[at + 1].split(':').map(Number);
+    const got = await tables[t].rows[r].measure();
+    const res: RowResult = typeof got === 'number' ? { value: got } : got;
+    process.stdout.write(`@@row ${JSON.stringify(res)}\n`);
+    return;
+  }
+  const rounds = Number(process.env.RIOCO_BENCH_ROUNDS ?? 5);
+  const filter = process.env.RIOCO_BENCH_FILTER;
+  console.log(`${header} — node ${process.version}, every row in a fresh process, median of ${rounds} round(s)`);
+  const file = process.argv[1];
+  for (let t = 0; t < tables.length; t++) {
+    const table = tables[t];
+    const picked = table.rows
+      .map((row, r) => ({ row, r }))
+      .filter(({ row }) => !filter || row.name === table.baseline || row.name.includes(filter));
+    if (picked.length === 0) continue;
+    const results = new Map<number, RowResult[]>();
+    for (let round = 0; round < rounds; round++) {
+      for (const { row, r } of picked) {
+        const child = spawnSync(process.execPath, ['--expose-gc', file, ROW_FLAG, `${t}:${r}`], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+          maxBuffer: 1 << 26,
+        });
+        const line = /^@@row (.*)$/m.exec(child.stdout ?? '');
+        if (child.status !== 0 || line === null) {
+          throw new Error(`row "${row.name}" failed (exit ${child.status}):\n${child.stdout ?? ''}`);
+        }
+        (results.get(r) ?? results.set(r, []).get(r)!).push(JSON.parse(line[1]) as RowResult);
+      }
+    }
+    const rows: Row[] = picked.map(({ row, r }) => {
+      const rs = [...(results.get(r) as RowResult[])].sort((a, b) => a.value - b.value);
+      const mid = rs[(rs.length - 1) >> 1]; // the median round (lower middle for even counts)
+      const spread: Record<string, string> = rs.length > 1 ? { rounds: `${fmt(rs[0].value)}..${fmt(rs[rs.length - 1].value)}` } : {};
+      return { name: row.name, value: mid.value, unit: table.unit, extra: { ...mid.extra, ...spread } };
+    });
+    report(table.title, rows, table.baseline, table.higherIsBetter);
+  }
 }

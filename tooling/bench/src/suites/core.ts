@@ -6,7 +6,7 @@
 import { run, spawn, suspend, yieldNow, type Operation, type Resume, type Task } from '@rioco/core';
 import * as effection from 'effection';
 import { Effect, Fiber as EffectFiber, Deferred } from 'effect';
-import { measure, bytesPer, report, type Row } from '../harness.js';
+import { measure, bytesPer, runSuite } from '../harness.js';
 import { floorRun, FloorSlot, parkForever, FloorScheduler, type FloorOp, type Park } from '../floor.js';
 
 
@@ -407,51 +407,70 @@ async function parkedEffection(n: number): Promise<() => unknown> {
   };
 }
 
-async function main(): Promise<void> {
-  const rows: Row[] = [];
-  const ns = (name: string, v: number) => rows.push({ name, value: v, unit: 'ns' });
+const bytes = (hold: (n: number) => Promise<() => unknown>, n: number) => () => bytesPer(hold, n);
 
-  // Memory first, on a fresh heap (later rows leave pools and grown queues behind).
-  const mem = (name: string, v: number) => rows.push({ name, value: v, unit: 'B' });
-  mem('floor', await bytesPer(parkedFloor, N_PARK));
-  mem('rioco spawn(function*)', await bytesPer(parkedRioco, N_PARK));
-  mem('rioco spawn(gen(i))', await bytesPer(parkedRiocoGen, N_PARK));
-  mem('async/await', await bytesPer(parkedAsync, N_PARK));
-  mem('effect', await bytesPer(parkedEffect, N_PARK));
-  mem('effection (10k)', await bytesPer(parkedEffection, 10_000));
-  report(`memory per parked fiber (${N_PARK} parked)`, rows.splice(0), 'floor');
-
-  // Ping-pong (per round trip = 2 messages).
-  ns('floor', await measure(pingPongFloor, N_PING));
-  ns('rioco', await measure((n) => pingPongRioco(n), N_PING));
-  ns('rioco (native table)', await measure((n) => pingPongRioco(n, true), N_PING));
-  ns('async/await', await measure(pingPongAsync, N_PING));
-  ns('effection', await measure(pingPongEffection, N_PING / 20, { runs: 3 }));
-  ns('effect', await measure(pingPongEffect, N_PING / 20, { runs: 3 }));
-  report(`ping-pong round trip through a one-slot handoff (${N_PING} round trips)`, rows.splice(0), 'floor');
-
-  ns('async/await', await measure(spawnAsync, N_SPAWN));
-  ns('floor', await measure(spawnFloor, N_SPAWN));
-  ns('rioco spawn(gen(i))', await measure((n) => spawnRiocoArgs(n), N_SPAWN));
-  ns('rioco spawn(gen(i)), native table', await measure((n) => spawnRiocoArgs(n, true), N_SPAWN));
-  ns('rioco spawn(function*)', await measure(spawnRiocoClosure, N_SPAWN));
-  ns('effect', await measure(spawnEffect, N_SPAWN, { runs: 3 }));
-  ns('effection (2k)', await measure(spawnEffection, 2_000, { runs: 3 }));
-  report(`spawn + join (${N_SPAWN} fibers)`, rows.splice(0), 'async/await');
-
-  ns('floor', await measure(yieldFloor, N_YIELD));
-  ns('rioco yieldNow', await measure(yieldRioco, N_YIELD));
-  ns('await null', await measure(yieldAwait, N_YIELD));
-  ns('effection sleep(0)', await measure(yieldEffection, N_YIELD / 50, { runs: 3 }));
-  ns('effect yieldNow', await measure(yieldEffect, N_YIELD / 10, { runs: 3 }));
-  report(`yield (${N_YIELD})`, rows.splice(0), 'floor');
-
-
-
-  for (const n of quick ? [1_000, 10_000, 100_000] : [1_000, 10_000, 100_000, 1_000_000]) {
-    ns(`rioco spawn+join ${n}`, await measure((k) => spawnRiocoArgs(k), n, { runs: n >= 1_000_000 ? 3 : 7 }));
-  }
-  report('per-fiber cost as the tree grows (spawn(gen(i)) + join)', rows.splice(0), 'rioco spawn+join 1000');
-}
-
-await main();
+await runSuite('# @rioco/core', [
+  {
+    title: `memory per parked fiber (${N_PARK} parked)`,
+    unit: 'B',
+    baseline: 'floor',
+    rows: [
+      { name: 'floor', measure: bytes(parkedFloor, N_PARK) },
+      { name: 'rioco spawn(function*)', measure: bytes(parkedRioco, N_PARK) },
+      { name: 'rioco spawn(gen(i))', measure: bytes(parkedRiocoGen, N_PARK) },
+      { name: 'async/await', measure: bytes(parkedAsync, N_PARK) },
+      { name: 'effect', measure: bytes(parkedEffect, N_PARK) },
+      { name: 'effection (10k)', measure: bytes(parkedEffection, 10_000) },
+    ],
+  },
+  {
+    // Per round trip = 2 messages.
+    title: `ping-pong round trip through a one-slot handoff (${N_PING} round trips)`,
+    unit: 'ns',
+    baseline: 'floor',
+    rows: [
+      { name: 'floor', measure: () => measure(pingPongFloor, N_PING) },
+      { name: 'rioco', measure: () => measure((n) => pingPongRioco(n), N_PING) },
+      { name: 'rioco (native table)', measure: () => measure((n) => pingPongRioco(n, true), N_PING) },
+      { name: 'async/await', measure: () => measure(pingPongAsync, N_PING) },
+      { name: 'effection', measure: () => measure(pingPongEffection, N_PING / 20, { runs: 3 }) },
+      { name: 'effect', measure: () => measure(pingPongEffect, N_PING / 20, { runs: 3 }) },
+    ],
+  },
+  {
+    title: `spawn + join (${N_SPAWN} fibers)`,
+    unit: 'ns',
+    baseline: 'async/await',
+    rows: [
+      { name: 'async/await', measure: () => measure(spawnAsync, N_SPAWN) },
+      { name: 'floor', measure: () => measure(spawnFloor, N_SPAWN) },
+      { name: 'rioco spawn(gen(i))', measure: () => measure((n) => spawnRiocoArgs(n), N_SPAWN) },
+      { name: 'rioco spawn(gen(i)), native table', measure: () => measure((n) => spawnRiocoArgs(n, true), N_SPAWN) },
+      { name: 'rioco spawn(function*)', measure: () => measure(spawnRiocoClosure, N_SPAWN) },
+      { name: 'effect', measure: () => measure(spawnEffect, N_SPAWN, { runs: 3 }) },
+      { name: 'effection (2k)', measure: () => measure(spawnEffection, 2_000, { runs: 3 }) },
+    ],
+  },
+  {
+    title: `yield (${N_YIELD})`,
+    unit: 'ns',
+    baseline: 'floor',
+    rows: [
+      { name: 'floor', measure: () => measure(yieldFloor, N_YIELD) },
+      { name: 'rioco yieldNow', measure: () => measure(yieldRioco, N_YIELD) },
+      { name: 'await null', measure: () => measure(yieldAwait, N_YIELD) },
+      { name: 'effection sleep(0)', measure: () => measure(yieldEffection, N_YIELD / 50, { runs: 3 }) },
+      { name: 'effect yieldNow', measure: () => measure(yieldEffect, N_YIELD / 10, { runs: 3 }) },
+    ],
+  },
+  {
+    title: 'per-fiber cost as the tree grows (spawn(gen(i)) + join)',
+    unit: 'ns',
+    baseline: 'rioco spawn+join 1000',
+    rows: (quick ? [1_000, 10_000, 100_000] : [1_000, 10_000, 100_000, 1_000_000]).map((n) => ({
+      name: `rioco spawn+join ${n}`,
+      // The same number of fibers per run for every size, so warm-up is alike.
+      measure: () => measure((k) => spawnRiocoArgs(k), n, { runs: n >= 1_000_000 ? 3 : 7, warmup: Math.max(2, 1_000_000 / n) }),
+    })),
+  },
+]);

@@ -4,7 +4,7 @@
  * effect (Queue, Semaphore). Plus the ping-pong floor: the least any generator scheduler
  * with a one-slot handoff can do, written out below so the row is self-contained.
  *
- * Rows of one table run side by side in one process; the slow peers run fewer
+ * Every row runs in a fresh process (the harness's runSuite); the slow peers run fewer
  * iterations (results are per operation, so the counts do not bias the ratios).
  *
  * Ping-pong rows besides the floor: the floor with blocking through `yield*` on an
@@ -34,7 +34,7 @@ import {
   type Operation as EOperation,
   type Task as ETask,
 } from 'effection';
-import { measure, report, type Row } from '../harness.js';
+import { measure, runSuite } from '../harness.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const scale = (n: number): number => (QUICK ? Math.max(1, Math.floor(n / 10)) : n);
@@ -652,48 +652,62 @@ function startKeeper(): () => Promise<void> {
   };
 }
 
-async function main(): Promise<void> {
-  const noKeeper = process.env.BENCH_NO_KEEPER === '1';
-  console.log(`# @rioco/sync — node ${process.version}${QUICK ? ' (BENCH_QUICK)' : ''}${noKeeper ? ' (BENCH_NO_KEEPER)' : ''}`);
-  const stopKeeper = startKeeper();
-  const ns = 'ns/op';
+const noKeeper = process.env.BENCH_NO_KEEPER === '1';
 
-  const N = scale(200_000);
-  const pp: Row[] = [];
-  pp.push({ name: 'floor (generator scheduler, 1-slot handoff)', value: await measure((n) => floorPingPong(n), N), unit: ns });
-  pp.push({ name: 'floor, blocking via yield* operation', value: await measure((n) => floorOpPingPong(n), N), unit: ns });
-  pp.push({ name: 'rioco channel(0)', value: await measure((n) => riocoPingPong(n, 0), N), unit: ns });
-  pp.push({ name: 'rioco channel(1)', value: await measure((n) => riocoPingPong(n, 1), N), unit: ns });
-  pp.push({ name: 'rioco core suspend() slot (no sync)', value: await measure((n) => corePingPong(n), N), unit: ns });
-  pp.push({ name: 'async/await promise channel', value: await measure((n) => promisePingPong(n), N), unit: ns });
-  pp.push({ name: 'effection queue', value: await measure((n) => effectionPingPong(n), scale(20_000), { runs: 5 }), unit: ns });
-  pp.push({ name: 'effect Queue.bounded(1)', value: await measure((n) => effectPingPong(n), scale(20_000), { runs: 5 }), unit: ns });
-  report('channel ping-pong (per round trip)', pp, 'floor (generator scheduler, 1-slot handoff)');
-
-  const M = scale(400_000);
-  const mp: Row[] = [];
-  mp.push({ name: 'async/await promise channel(64)', value: await measure((n) => promiseMpmc(n), M), unit: ns });
-  mp.push({ name: 'rioco channel(64)', value: await measure((n) => riocoMpmc(n), M), unit: ns });
-  mp.push({ name: 'effection queue (unbounded)', value: await measure((n) => effectionMpmc(n), scale(40_000), { runs: 5 }), unit: ns });
-  mp.push({ name: 'effect Queue.bounded(64)', value: await measure((n) => effectMpmc(n), scale(40_000), { runs: 5 }), unit: ns });
-  report(`MPMC ${P} producers x ${C} consumers (per message)`, mp, 'async/await promise channel(64)');
-
-  for (const holdersYield of [false, true]) {
-    const rows: Row[] = [];
-    const slow = { runs: 3, warmup: 1 };
-    rows.push({ name: 'async/await promise mutex', value: await measure(() => promiseMutex(holdersYield), LOCKS), unit: ns });
-    rows.push({ name: 'rioco Mutex', value: await measure(() => riocoMutex(holdersYield, false), LOCKS), unit: ns });
-    rows.push({ name: 'rioco Mutex (using)', value: await measure(() => riocoMutex(holdersYield, true), LOCKS), unit: ns });
-    rows.push({ name: 'async-mutex', value: await measure(() => asyncMutex(holdersYield), LOCKS, slow), unit: ns });
-    rows.push({ name: 'effection (hand-written mutex)', value: await measure(() => effectionMutex(holdersYield), LOCKS, slow), unit: ns });
-    rows.push({ name: 'effect Semaphore(1)', value: await measure(() => effectMutex(holdersYield), LOCKS, slow), unit: ns });
-    report(
-      `mutex, ${FIBERS} fibers x ${INCS} increments${holdersYield ? ', holders yield while holding' : ''} (per lock/unlock)`,
-      rows,
-      'async/await promise mutex',
-    );
-  }
-  await stopKeeper();
+/** Measure with the keeper runtime alive (see startKeeper). */
+function kept(fn: (n: number) => unknown, n: number, options?: { runs?: number; warmup?: number }): () => Promise<number> {
+  return async () => {
+    const stopKeeper = startKeeper();
+    try {
+      return await measure(fn, n, options);
+    } finally {
+      await stopKeeper();
+    }
+  };
 }
 
-await main();
+const N = scale(200_000);
+const M = scale(400_000);
+const slow = { runs: 3, warmup: 1 };
+
+await runSuite(`# @rioco/sync${QUICK ? ' (BENCH_QUICK)' : ''}${noKeeper ? ' (BENCH_NO_KEEPER)' : ''}`, [
+  {
+    title: 'channel ping-pong (per round trip)',
+    unit: 'ns/op',
+    baseline: 'floor (generator scheduler, 1-slot handoff)',
+    rows: [
+      { name: 'floor (generator scheduler, 1-slot handoff)', measure: kept((n) => floorPingPong(n), N) },
+      { name: 'floor, blocking via yield* operation', measure: kept((n) => floorOpPingPong(n), N) },
+      { name: 'rioco channel(0)', measure: kept((n) => riocoPingPong(n, 0), N) },
+      { name: 'rioco channel(1)', measure: kept((n) => riocoPingPong(n, 1), N) },
+      { name: 'rioco core suspend() slot (no sync)', measure: kept((n) => corePingPong(n), N) },
+      { name: 'async/await promise channel', measure: kept((n) => promisePingPong(n), N) },
+      { name: 'effection queue', measure: kept((n) => effectionPingPong(n), scale(20_000), { runs: 5 }) },
+      { name: 'effect Queue.bounded(1)', measure: kept((n) => effectPingPong(n), scale(20_000), { runs: 5 }) },
+    ],
+  },
+  {
+    title: `MPMC ${P} producers x ${C} consumers (per message)`,
+    unit: 'ns/op',
+    baseline: 'async/await promise channel(64)',
+    rows: [
+      { name: 'async/await promise channel(64)', measure: kept((n) => promiseMpmc(n), M) },
+      { name: 'rioco channel(64)', measure: kept((n) => riocoMpmc(n), M) },
+      { name: 'effection queue (unbounded)', measure: kept((n) => effectionMpmc(n), scale(40_000), { runs: 5 }) },
+      { name: 'effect Queue.bounded(64)', measure: kept((n) => effectMpmc(n), scale(40_000), { runs: 5 }) },
+    ],
+  },
+  ...[false, true].map((holdersYield) => ({
+    title: `mutex, ${FIBERS} fibers x ${INCS} increments${holdersYield ? ', holders yield while holding' : ''} (per lock/unlock)`,
+    unit: 'ns/op',
+    baseline: 'async/await promise mutex',
+    rows: [
+      { name: 'async/await promise mutex', measure: kept(() => promiseMutex(holdersYield), LOCKS) },
+      { name: 'rioco Mutex', measure: kept(() => riocoMutex(holdersYield, false), LOCKS) },
+      { name: 'rioco Mutex (using)', measure: kept(() => riocoMutex(holdersYield, true), LOCKS) },
+      { name: 'async-mutex', measure: kept(() => asyncMutex(holdersYield), LOCKS, slow) },
+      { name: 'effection (hand-written mutex)', measure: kept(() => effectionMutex(holdersYield), LOCKS, slow) },
+      { name: 'effect Semaphore(1)', measure: kept(() => effectMutex(holdersYield), LOCKS, slow) },
+    ],
+  })),
+]);

@@ -5,7 +5,7 @@
  *
  * Tables:
  * - 100k concurrent sleeps of random 0–50 ms (same seeded durations for every row): total
- *   time, lateness p50/p99 (wake-up time minus start + ms), rows interleaved run by run.
+ *   time, lateness p50/p99 (wake-up time minus start + ms), each row in its own process.
  *   effection needs ~20 s for 100k, so it runs in a separate 10k table with its own baseline.
  *   Every run starts after a forced full GC (the harness convention), except the row marked
  *   "no forced GC": V8 deoptimizes much of Rioco's core ("weak objects") at a full GC, which
@@ -21,7 +21,7 @@ import { run, spawn, suspend, useScheduler, wait, yieldNow, type Operation, type
 import { sleep, timeout } from '@rioco/timers';
 import { Effect, Fiber as EffectFiber, Deferred } from 'effect';
 import * as effection from 'effection';
-import { bytesPer, measure, median, percentile, report, type Row } from '../harness.js';
+import { bytesPer, measure, median, percentile, runSuite, type RowResult } from '../harness.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const N = quick ? 20_000 : 100_000;
@@ -110,45 +110,6 @@ const effectionRunner: Runner = (ms, late) =>
     for (let i = 0; i < ms.length; i++) tasks.push(yield* effection.spawn(() => sleeper(i)));
     for (const t of tasks) yield* t;
   });
-
-interface SleepRow {
-  name: string;
-  fn: Runner;
-  /** Skip the forced full GC before each run. */
-  noGc?: boolean;
-}
-
-async function sleepTable(title: string, n: number, rows: SleepRow[], baseline: string, runs = RUNS): Promise<void> {
-  const ms = durations(n, 42);
-  const results = new Map<string, Outcome[]>(rows.map((r) => [r.name, []]));
-  const gc = (globalThis as { gc?: () => void }).gc;
-  // Warm up every row, then interleave the timed runs so drift hits all rows alike.
-  for (const r of rows) await r.fn(ms, new Float64Array(n));
-  for (let k = 0; k < runs; k++) {
-    for (const r of rows) {
-      if (r.noGc !== true) gc?.();
-      const late = new Float64Array(n);
-      const t0 = performance.now();
-      await r.fn(ms, late);
-      results.get(r.name)!.push({ totalMs: performance.now() - t0, late });
-    }
-  }
-  const out: Row[] = rows.map(({ name }) => {
-    const rs = results.get(name)!;
-    const all = rs.map((o) => Array.from(o.late));
-    return {
-      name,
-      value: median(rs.map((o) => o.totalMs)),
-      unit: 'ms',
-      extra: {
-        'late p50': `${median(all.map((l) => percentile(l, 50))).toFixed(2)} ms`,
-        'late p99': `${median(all.map((l) => percentile(l, 99))).toFixed(2)} ms`,
-        'late max': `${median(all.map((l) => percentile(l, 100))).toFixed(1)} ms`,
-      },
-    };
-  });
-  report(title, out, baseline);
-}
 
 // ---------------- memory per pending sleep ----------------
 
@@ -334,62 +295,93 @@ function churnEffect(n: number): Promise<void> {
 }
 
 // ---------------- main ----------------
-
-async function main(): Promise<void> {
-  console.log(`# timers — node ${process.version}, N=${N} sleeps of 0–${MAX_MS} ms, ${RUNS} runs (median)`);
-
-  await sleepTable(
-    `${N / 1000}k concurrent sleeps, random 0–${MAX_MS} ms: total time`,
-    N,
-    [
-      { name: 'timers/promises setTimeout', fn: timersPromises },
-      { name: 'setTimeout promise', fn: setTimeoutPromise },
-      { name: 'rioco sleep (fiber each)', fn: rioco },
-      { name: 'rioco sleep, no forced GC', fn: rioco, noGc: true },
-      { name: 'effect Effect.sleep (forked)', fn: effect },
-    ],
-    'timers/promises setTimeout',
-  );
-
-  await sleepTable(
-    `${N_EFFECTION / 1000}k concurrent sleeps (effection is too slow for ${N / 1000}k): total time`,
-    N_EFFECTION,
-    [
-      { name: 'timers/promises setTimeout', fn: timersPromises },
-      { name: 'rioco sleep (fiber each)', fn: rioco },
-      { name: 'rioco sleep, no forced GC', fn: rioco, noGc: true },
-      { name: 'effection sleep (spawned)', fn: effectionRunner },
-    ],
-    'timers/promises setTimeout',
-    RUNS_EFFECTION,
-  );
-
-  const mem: Row[] = [];
-  const b = (v: number) => Math.round(v);
-  const fiberOnly = await bytesPer((n) => memRioco(n, () => PLAIN_WAIT), N);
-  const riocoSleep = await bytesPer((n) => memRioco(n, () => sleep(LONG)), N);
-  const entry = await bytesPer(memTimerEntries, N);
-  mem.push({ name: 'timers/promises in async fn', value: await bytesPer(memTimersPromises, N), unit: 'B' });
-  mem.push({ name: 'setTimeout promise in async fn', value: await bytesPer(memSetTimeoutPromise, N), unit: 'B' });
-  mem.push({
-    name: 'rioco sleep, fiber each',
-    value: riocoSleep,
-    unit: 'B',
-    extra: { 'parked fiber': `${b(fiberOnly)} B`, 'sleep itself': `${b(riocoSleep - fiberOnly)} B`, 'bare timer entry': `${b(entry)} B` },
-  });
-  mem.push({ name: 'effect sleep, forked fiber each', value: await bytesPer(memEffect, N), unit: 'B' });
-  mem.push({ name: `effection sleep, task each (${N_EFFECTION / 1000}k)`, value: await bytesPer(memEffection, N_EFFECTION), unit: 'B' });
-  report('memory per pending sleep (heap bytes)', mem, 'timers/promises in async fn');
-
-  const ns = 'ns/op';
-  const churn: Row[] = [];
-  churn.push({ name: 'setTimeout + clearTimeout', value: await measure(churnSetTimeout, CHURN), unit: ns });
-  churn.push({ name: 'timers/promises + AbortController (50k)', value: await measure(churnTimersPromises, CHURN / 20, { runs: 5 }), unit: ns });
-  churn.push({ name: 'rioco setTimer + cancel (the queue)', value: await measure(churnSetTimer, CHURN), unit: ns });
-  churn.push({ name: 'rioco timeout() around an instant op', value: await measure(churnTimeout, CHURN), unit: ns });
-  churn.push({ name: 'rioco sleeping child fiber, cancelled', value: await measure(churnSleepingFiber, CHURN / 4, { runs: 5 }), unit: ns });
-  churn.push({ name: 'effect fork(sleep) + interrupt (100k)', value: await measure(churnEffect, CHURN / 10, { runs: 5 }), unit: ns });
-  report(`sleep/cancel churn (${CHURN / 1e6}M starts, fewer where marked)`, churn, 'setTimeout + clearTimeout');
+/** One run of `fn` over the seeded durations (after a warm-up run): total time and lateness. */
+function sleepRow(n: number, fn: Runner, runs: number, gcFirst: boolean): () => Promise<RowResult> {
+  return async () => {
+    const ms = durations(n, 42);
+    const gc = (globalThis as { gc?: () => void }).gc;
+    await fn(ms, new Float64Array(n)); // warm-up
+    const outcomes: Outcome[] = [];
+    for (let k = 0; k < runs; k++) {
+      if (gcFirst) gc?.();
+      const late = new Float64Array(n);
+      const t0 = performance.now();
+      await fn(ms, late);
+      outcomes.push({ totalMs: performance.now() - t0, late });
+    }
+    const all = outcomes.map((o) => Array.from(o.late));
+    return {
+      value: median(outcomes.map((o) => o.totalMs)),
+      extra: {
+        'late p50': `${median(all.map((l) => percentile(l, 50))).toFixed(2)} ms`,
+        'late p99': `${median(all.map((l) => percentile(l, 99))).toFixed(2)} ms`,
+        'late max': `${median(all.map((l) => percentile(l, 100))).toFixed(1)} ms`,
+      },
+    };
+  };
 }
 
-await main();
+const b = (v: number): number => Math.round(v);
+const ns = 'ns/op';
+
+await runSuite(`# @rioco/timers — N=${N} sleeps of 0–${MAX_MS} ms`, [
+  {
+    title: `${N / 1000}k concurrent sleeps, random 0–${MAX_MS} ms: total time`,
+    unit: 'ms',
+    baseline: 'timers/promises setTimeout',
+    rows: [
+      { name: 'timers/promises setTimeout', measure: sleepRow(N, timersPromises, RUNS, true) },
+      { name: 'setTimeout promise', measure: sleepRow(N, setTimeoutPromise, RUNS, true) },
+      { name: 'rioco sleep (fiber each)', measure: sleepRow(N, rioco, RUNS, true) },
+      { name: 'rioco sleep, no forced GC', measure: sleepRow(N, rioco, RUNS, false) },
+      { name: 'effect Effect.sleep (forked)', measure: sleepRow(N, effect, RUNS, true) },
+    ],
+  },
+  {
+    title: `${N_EFFECTION / 1000}k concurrent sleeps (effection is too slow for ${N / 1000}k): total time`,
+    unit: 'ms',
+    baseline: 'timers/promises setTimeout',
+    rows: [
+      { name: 'timers/promises setTimeout', measure: sleepRow(N_EFFECTION, timersPromises, RUNS_EFFECTION, true) },
+      { name: 'rioco sleep (fiber each)', measure: sleepRow(N_EFFECTION, rioco, RUNS_EFFECTION, true) },
+      { name: 'rioco sleep, no forced GC', measure: sleepRow(N_EFFECTION, rioco, RUNS_EFFECTION, false) },
+      { name: 'effection sleep (spawned)', measure: sleepRow(N_EFFECTION, effectionRunner, RUNS_EFFECTION, true) },
+    ],
+  },
+  {
+    title: 'memory per pending sleep (heap bytes)',
+    unit: 'B',
+    baseline: 'timers/promises in async fn',
+    rows: [
+      { name: 'timers/promises in async fn', measure: () => bytesPer(memTimersPromises, N) },
+      { name: 'setTimeout promise in async fn', measure: () => bytesPer(memSetTimeoutPromise, N) },
+      {
+        name: 'rioco sleep, fiber each',
+        measure: async () => {
+          const fiberOnly = await bytesPer((n) => memRioco(n, () => PLAIN_WAIT), N);
+          const riocoSleep = await bytesPer((n) => memRioco(n, () => sleep(LONG)), N);
+          const entry = await bytesPer(memTimerEntries, N);
+          return {
+            value: riocoSleep,
+            extra: { 'parked fiber': `${b(fiberOnly)} B`, 'sleep itself': `${b(riocoSleep - fiberOnly)} B`, 'bare timer entry': `${b(entry)} B` },
+          };
+        },
+      },
+      { name: 'effect sleep, forked fiber each', measure: () => bytesPer(memEffect, N) },
+      { name: `effection sleep, task each (${N_EFFECTION / 1000}k)`, measure: () => bytesPer(memEffection, N_EFFECTION) },
+    ],
+  },
+  {
+    title: `sleep/cancel churn (${CHURN / 1e6}M starts, fewer where marked)`,
+    unit: ns,
+    baseline: 'setTimeout + clearTimeout',
+    rows: [
+      { name: 'setTimeout + clearTimeout', measure: () => measure(churnSetTimeout, CHURN) },
+      { name: 'timers/promises + AbortController (50k)', measure: () => measure(churnTimersPromises, CHURN / 20, { runs: 5 }) },
+      { name: 'rioco setTimer + cancel (the queue)', measure: () => measure(churnSetTimer, CHURN) },
+      { name: 'rioco timeout() around an instant op', measure: () => measure(churnTimeout, CHURN) },
+      { name: 'rioco sleeping child fiber, cancelled', measure: () => measure(churnSleepingFiber, CHURN / 4, { runs: 5 }) },
+      { name: 'effect fork(sleep) + interrupt (100k)', measure: () => measure(churnEffect, CHURN / 10, { runs: 5 }) },
+    ],
+  },
+]);
