@@ -1,15 +1,8 @@
 import type { Operation } from '@rioco/core';
 import type { SocketAddress } from './SocketAddress.js';
 import type { WaitOptions } from './WaitOptions.js';
-import {
-  ReadExactlyOp,
-  ReadLineOp,
-  ReadOp,
-  ShutdownOp,
-  WriteAllOp,
-  WriteOp,
-  type StreamState,
-} from './internal/StreamState.js';
+import { ReadExactlyOp, ReadLineOp, ReadOp, ShutdownOp, WriteAllOp, WriteOp } from './internal/streamOps.js';
+import type { StreamState } from './internal/StreamState.js';
 
 /**
  * Options of {@link Stream.readLine}.
@@ -66,14 +59,14 @@ export class Stream implements Disposable, AsyncDisposable {
     return this.s.remote;
   }
 
-  /** Bytes received and not read yet (this stream's buffer plus Node's). */
+  /** Bytes received and read from the kernel but not read by a fiber yet. */
   get bufferedReadBytes(): number {
-    return this.s.rq.length + this.s.socket.readableLength;
+    return this.s.bufferedReadBytes();
   }
 
-  /** Bytes written but not yet taken by the kernel (Node's writable buffer). */
+  /** Bytes written but not yet taken by the kernel. */
   get bufferedWriteBytes(): number {
-    return this.s.socket.writableLength;
+    return this.s.bufferedWriteBytes();
   }
 
   /** Whether `close()` or `reset()` was called (or the owning fiber ended). */
@@ -166,7 +159,7 @@ export class Stream implements Disposable, AsyncDisposable {
    * ```
    */
   setNoDelay(noDelay = true): void {
-    this.s.socket.setNoDelay(noDelay);
+    this.s.setNoDelay(noDelay);
   }
 
   /**
@@ -177,7 +170,7 @@ export class Stream implements Disposable, AsyncDisposable {
    * ```
    */
   setKeepAlive(enable: boolean, initialDelay = 0): void {
-    this.s.socket.setKeepAlive(enable, initialDelay);
+    this.s.setKeepAlive(enable, initialDelay);
   }
 
   /**
@@ -230,7 +223,7 @@ export class Stream implements Disposable, AsyncDisposable {
   }
 
   /**
-   * Close, then wait until Node.js has released the socket, for `await using`.
+   * Close, then wait until the socket is released, for `await using`.
    * @example
    * ```ts
    * await conn[Symbol.asyncDispose]();

@@ -30,6 +30,23 @@ import type { StreamState } from './StreamState.js';
 
 const ACCEPT = waitReason('net.listener.accept');
 
+/**
+ * What AcceptOp needs of a listener driver (node:net here, native in NativeListenerState).
+ * Wake-then-take: `take()` hands out a connection only to a running fiber; an
+ * acceptor that ends without taking passes its wake-up on when `mayHavePending()`.
+ */
+export interface AcceptSource<S> {
+  readonly closedByUs: boolean;
+  readonly address: SocketAddress;
+  pendingError: NetError | null;
+  acceptors: Waiter[];
+  take(): S | undefined;
+  mayHavePending(): boolean;
+  wakeOne(): void;
+  /** Set on the acceptors' waiters (the native driver keeps the event loop alive). */
+  readonly keepAlive: { hold(): void; release(): void } | null;
+}
+
 const ignore = (): void => {};
 
 interface PromiseAcceptor<S> {
@@ -37,7 +54,7 @@ interface PromiseAcceptor<S> {
   reject(e: unknown): void;
 }
 
-export class ListenerState<S> implements Owned {
+export class ListenerState<S> implements Owned, AcceptSource<S> {
   owner: Registry | null = null;
   ownerFiber = 0;
   readonly server: Server;
@@ -50,6 +67,7 @@ export class ListenerState<S> implements Owned {
   acceptors: Waiter[] = [];
   private promiseAcceptors: PromiseAcceptor<S>[] = [];
   closedByUs = false;
+  readonly keepAlive = null;
 
   constructor(server: Server, cfg: StreamConfig, unixPath: string | undefined, address: SocketAddress, make: (state: StreamState) => S) {
     this.server = server;
@@ -64,6 +82,10 @@ export class ListenerState<S> implements Owned {
 
   get pendingCount(): number {
     return this.pending.length;
+  }
+
+  mayHavePending(): boolean {
+    return this.pending.length > 0;
   }
 
   private readonly onConnection = (socket: Socket): void => {
@@ -147,30 +169,36 @@ export class ListenerState<S> implements Owned {
 }
 
 export class AcceptOp<S> extends BlockingOp<S> {
-  private readonly l: ListenerState<S>;
+  private readonly l: AcceptSource<S>;
   private w: Waiter | null = null;
-  constructor(l: ListenerState<S>, options: WaitOptions | undefined) {
+  constructor(l: AcceptSource<S>, options: WaitOptions | undefined) {
     super(options);
     this.l = l;
   }
   protected attempt(): S | NotReady {
     const l = this.l;
     if (l.closedByUs) throw new SocketClosedError(`the listener on ${label(l.address)} is closed`);
-    const e = l.pendingError;
-    if (e !== null) {
-      l.pendingError = null;
-      throw e;
+    let e = l.pendingError;
+    if (e === null) {
+      const s = l.take();
+      if (s !== undefined) return s;
+      e = l.pendingError; // take() itself may have hit EMFILE
+      if (e === null) return NOT_READY;
     }
-    const s = l.take();
-    return s === undefined ? NOT_READY : s;
+    l.pendingError = null;
+    throw e;
   }
   protected override abandon(): void {
     const l = this.l;
-    if (!l.closedByUs && (l.pendingCount > 0 || l.pendingError !== null)) l.wakeOne();
+    if (!l.closedByUs && (l.mayHavePending() || l.pendingError !== null)) l.wakeOne();
   }
   protected waiter(): Waiter {
     const l = this.l;
-    const w = (this.w ??= new Waiter(ACCEPT, l, () => this.what()));
+    let w = this.w;
+    if (w === null) {
+      w = this.w = new Waiter(ACCEPT, l, () => this.what());
+      w.keepAlive = l.keepAlive;
+    }
     l.acceptors.push(w);
     w.onCancel = () => {
       const i = l.acceptors.indexOf(w);

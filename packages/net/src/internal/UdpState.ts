@@ -23,7 +23,7 @@ import { Waiter } from './Waiter.js';
 import { mapNodeError } from './nodeErrors.js';
 import { disown, ownByCurrentFiber, type Owned, type Registry } from './ownership.js';
 import { checkPort, inet, label } from './address.js';
-import { checkBytes } from './StreamState.js';
+import { checkBytes } from './streamOps.js';
 
 const RECV = waitReason('net.udp.recv');
 const SEND = waitReason('net.udp.send');

@@ -15,6 +15,9 @@
  *   before it yields the suspension and read by `register`.
  * - The suspension is external (a wake source): only the socket, a timer or a signal
  *   can end it.
+ * - With `keepAlive` set (sockets on the native readiness path), the event loop is held
+ *   from register to clear: nothing else keeps the process alive while the fiber
+ *   waits on such a socket.
  */
 import { suspend, type Operation, type Resume, type Scheduler, type TimerHandle, type WaitReason } from '@rioco/core';
 import { AbortedError, TimeoutError } from '../errors.js';
@@ -30,6 +33,9 @@ export class Waiter {
   readonly what: () => string;
   /** Called when the parked fiber is cancelled (after `clear()`). */
   onCancel: (() => void) | null = null;
+  /** Held while parked (the native reactor: keeps the event loop alive). */
+  keepAlive: { hold(): void; release(): void } | null = null;
+  private held = false;
   private timer: TimerHandle | null = null;
   private listening: AbortSignal | null = null;
   readonly op: Operation<void>;
@@ -45,6 +51,11 @@ export class Waiter {
 
   private readonly register = (resume: Resume<void>): (() => void) => {
     this.resume = resume;
+    const k = this.keepAlive;
+    if (k !== null) {
+      this.held = true;
+      k.hold();
+    }
     if (this.deadline !== Infinity) {
       this.timer = (this.scheduler as Scheduler).setTimer(this.deadline, this.onTimeout);
     }
@@ -89,6 +100,10 @@ export class Waiter {
 
   private clear(): void {
     this.resume = null;
+    if (this.held) {
+      this.held = false;
+      (this.keepAlive as { release(): void }).release();
+    }
     if (this.timer !== null) {
       this.timer.cancel();
       this.timer = null;

@@ -14,7 +14,9 @@ import type { WaitOptions } from '../WaitOptions.js';
 import { BlockingOp, NOT_READY, type NotReady } from './BlockingOp.js';
 import { Waiter } from './Waiter.js';
 import { mapNodeError } from './nodeErrors.js';
-import { DEFAULT_READ_HWM, StreamState } from './StreamState.js';
+import { DEFAULT_READ_HWM } from './streamOps.js';
+import { NodeStreamState } from './NodeStreamState.js';
+import type { StreamState } from './StreamState.js';
 import { checkHost, checkPath, checkPort, inet, label, unix } from './address.js';
 
 const CONNECT = waitReason('net.connect');
@@ -59,7 +61,7 @@ export function wrapSocket(socket: Socket, cfg: StreamConfig, unixPath: string |
     local = inet(socket.localAddress, socket.localPort, socket.localFamily);
     remote = inet(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
   }
-  return new StreamState(socket, cfg.hwm, local, remote);
+  return new NodeStreamState(socket, cfg.hwm, local, remote);
 }
 
 type Opts = WaitOptions & { host?: string; port?: number; path?: string };

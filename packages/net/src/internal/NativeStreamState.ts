@@ -1,0 +1,249 @@
+/**
+ * The native driver of a Stream: a non-blocking descriptor on @rioco/core's socket
+ * reactor (one epoll set per thread, edge-triggered; see SocketReactor there).
+ *
+ * Readiness, as in mio/tokio: `readable` and `writable` are hints set by the reactor's
+ * events and cleared when a system call says EAGAIN; a read that returns fewer bytes
+ * than asked also clears `readable` (a stream socket's receive queue is then empty, and
+ * the next byte raises a new event). Both start true for an accepted socket, so its
+ * first read goes straight to the kernel.
+ *
+ * Read path: nothing is read unless a fiber reads (`fill()` runs in an operation's
+ * attempt), so the kernel's receive buffer is the only buffer, and a peer that sends
+ * faster than we read is held back by TCP itself. Chunks are views of a per-thread
+ * 64 KiB slab (no copy, no allocation per read beyond the view).
+ *
+ * Write path: `send()` writes at once; what the kernel did not take waits in
+ * `pending` and is written when the socket turns writable again. Invariant:
+ * `pending !== null` implies `!writable` (every writable event flushes first).
+ *
+ * Lifecycle: the descriptor is closed exactly once, by `closeTransport`; the token is
+ * unregistered right after, so a late event finds no listener.
+ */
+import { Readiness, StreamFlags, type ReadinessListener, type SocketReactor } from '@rioco/core';
+import type { SocketAddress } from '../SocketAddress.js';
+import { inet, label, unix } from './address.js';
+import { EAGAIN, errnoError } from './errno.js';
+import { StreamState } from './StreamState.js';
+import type { Bytes } from './streamOps.js';
+import type { Waiter } from './Waiter.js';
+import { ownByCurrentFiber } from './ownership.js';
+
+const SLAB = 64 * 1024;
+/** A slab with less room than this is retired: reads stay large. */
+const MIN_READ = 16 * 1024;
+
+let slab: Buffer = Buffer.allocUnsafeSlow(SLAB);
+let slabOff = 0;
+
+export class NativeStreamState extends StreamState implements ReadinessListener {
+  readonly r: SocketReactor;
+  readonly token: number;
+  fd = -1;
+  readable = true;
+  writable = true;
+  /** Bytes the kernel has not taken yet (see the invariant above). */
+  private pending: Uint8Array | null = null;
+  private shutdownPending = false;
+  private shutdownSent = false;
+  socketClosed = false;
+  /** A connect() in progress parks here until the first writable event. */
+  connectWaiter: Waiter | null = null;
+  private localAddr: SocketAddress | null = null;
+  private remoteAddr: SocketAddress | null;
+  /** The path of a Unix socket (the kernel names only the listening end). */
+  private readonly unixPath: string | undefined;
+  private readonly serverSide: boolean;
+
+  /** Register with the reactor; `open(fd)` follows once the descriptor exists. */
+  constructor(r: SocketReactor, remote: SocketAddress | null, unixPath: string | undefined, serverSide: boolean) {
+    super();
+    this.r = r;
+    this.token = r.register(this);
+    this.remoteAddr = remote;
+    this.unixPath = unixPath;
+    this.serverSide = serverSide;
+    this.reader.keepAlive = r;
+  }
+
+  /** The descriptor exists (accepted, or connecting when `connecting`). */
+  open(fd: number, connecting: boolean): void {
+    this.fd = fd;
+    this.writable = !connecting;
+    ownByCurrentFiber(this);
+  }
+
+  /** The descriptor never came to be: give the token back. */
+  discard(): void {
+    this.socketClosed = true;
+    this.r.unregister(this.token);
+  }
+
+  get local(): SocketAddress {
+    return (this.localAddr ??= this.address(false));
+  }
+
+  get remote(): SocketAddress {
+    return (this.remoteAddr ??= this.address(true));
+  }
+
+  private address(peer: boolean): SocketAddress {
+    if (this.unixPath !== undefined) {
+      // The connecting end of a Unix socket is unnamed.
+      return unix(peer !== this.serverSide ? this.unixPath : '');
+    }
+    const a = this.fd < 0 ? -1 : this.r.address(this.fd, peer);
+    return typeof a === 'number' ? inet('', 0, undefined) : inet(a.address, a.port, a.family);
+  }
+
+  onReadiness(bits: number): void {
+    if (bits & Readiness.readable) {
+      this.readable = true;
+      if (this.reader.resume !== null) this.reader.wake();
+    }
+    if (bits & Readiness.writable) {
+      this.writable = true;
+      const cw = this.connectWaiter;
+      if (cw !== null) cw.wake();
+      else if (this.pending !== null) this.flushPending();
+    }
+  }
+
+  // ---- read side ------------------------------------------------------------------
+
+  fill(): boolean {
+    if (!this.readable || this.eof || this.closedByUs || this.error !== null) return false;
+    if (SLAB - slabOff < MIN_READ) {
+      slab = Buffer.allocUnsafeSlow(SLAB);
+      slabOff = 0;
+    }
+    const off = slabOff;
+    const want = SLAB - off;
+    const n = this.r.read(this.fd, slab, off, want);
+    if (n > 0) {
+      slabOff = off + n;
+      if (n < want) this.readable = false;
+      this.rq.push(slab.subarray(off, off + n));
+      return true;
+    }
+    this.readable = false;
+    if (n === 0) this.eof = true;
+    else if (n !== EAGAIN) this.failWith(errnoError(n, 'read', `connection with ${label(this.remote)}`));
+    return false;
+  }
+
+  protected wantData(): void {
+    // The next readable event wakes the reader.
+  }
+
+  taken(): void {
+    // Nothing to resume: the kernel's buffer is the only one.
+  }
+
+  bufferedReadBytes(): number {
+    return this.rq.length;
+  }
+
+  // ---- write side -----------------------------------------------------------------
+
+  send(bytes: Bytes): void {
+    const b = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+    if (b.length === 0) return;
+    const n = this.r.write(this.fd, b, 0, b.length);
+    if (n === b.length) return;
+    if (n >= 0 || n === EAGAIN) {
+      this.pending = n > 0 ? b.subarray(n) : b;
+      this.writable = false;
+      return;
+    }
+    this.failWith(errnoError(n, 'write', `connection with ${label(this.remote)}`));
+    throw this.error;
+  }
+
+  sendAll(chunks: readonly Bytes[]): void {
+    // One buffer, one system call (the chunks of a writeAll are usually small).
+    const bufs = chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c));
+    this.send(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs));
+  }
+
+  private flushPending(): void {
+    for (let b = this.pending; b !== null; b = this.pending) {
+      const n = this.r.write(this.fd, b, 0, b.length);
+      if (n === b.length) {
+        this.pending = null;
+        if (this.shutdownPending) this.sendShutdown();
+        this.wakeFlushers();
+        return;
+      }
+      if (n >= 0) {
+        this.pending = b.subarray(n);
+        continue;
+      }
+      if (n === EAGAIN) {
+        this.writable = false;
+        return;
+      }
+      this.pending = null;
+      this.failWith(errnoError(n, 'write', `connection with ${label(this.remote)}`));
+      return;
+    }
+  }
+
+  flushed(): boolean {
+    return this.pending === null;
+  }
+
+  requestFlushNotice(): void {
+    // The next writable event flushes `pending` and wakes the flushers.
+  }
+
+  bufferedWriteBytes(): number {
+    return this.pending === null ? 0 : this.pending.length;
+  }
+
+  beginShutdown(): void {
+    if (this.pending !== null) this.shutdownPending = true;
+    else this.sendShutdown();
+  }
+
+  private sendShutdown(): void {
+    this.shutdownPending = false;
+    const rc = this.r.shutdown(this.fd);
+    this.shutdownSent = true;
+    if (rc < 0) this.failWith(errnoError(rc, 'shutdown', `connection with ${label(this.remote)}`));
+  }
+
+  shutdownDone(): boolean {
+    return this.shutdownSent;
+  }
+
+  transportClosed(): boolean {
+    return this.socketClosed;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------
+
+  protected closeTransport(reset: boolean): void {
+    this.pending = null;
+    this.connectWaiter = null;
+    if (this.socketClosed) return;
+    this.socketClosed = true;
+    if (this.fd >= 0) this.r.close(this.fd, reset);
+    this.r.unregister(this.token);
+  }
+
+  whenClosed(): Promise<void> {
+    // close(2) released the descriptor synchronously.
+    return Promise.resolve();
+  }
+
+  setNoDelay(noDelay: boolean): void {
+    if (this.unixPath !== undefined || this.socketClosed) return;
+    this.r.setOptions(this.fd, StreamFlags.setNoDelay | (noDelay ? StreamFlags.noDelay : 0), 0);
+  }
+
+  setKeepAlive(enable: boolean, initialDelayMs: number): void {
+    if (this.unixPath !== undefined || this.socketClosed) return;
+    this.r.setOptions(this.fd, StreamFlags.setKeepAlive | (enable ? StreamFlags.keepAlive : 0), Math.ceil(initialDelayMs / 1000));
+  }
+}
