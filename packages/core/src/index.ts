@@ -38,5 +38,15 @@ export {
 } from './errors.js';
 export { runTest, forEachSeed } from './testing.js';
 export { dumpFibers, installDumpSignal, uninstallDumpSignal } from './native.js';
+export {
+  socketReactor,
+  errnoName,
+  Readiness,
+  ListenFlags,
+  StreamFlags,
+  Family,
+  type SocketReactor,
+  type ReadinessListener,
+} from './SocketReactor.js';
 export { Suspension } from './internal/suspension.js';
 export { WaitReason } from './internal/waitReason.js';

@@ -15,6 +15,7 @@ import {
   NativeTableMemory,
   type MonitorReport,
 } from '../src/internal/native/index.js';
+import { ABI_VERSION } from '../src/internal/native/load.js';
 import {
   D_SINCE,
   F_ID,
@@ -74,7 +75,7 @@ describe('loading', () => {
     const lib = loadNative();
     expect(lib.source).toBe('dev build');
     expect(lib.path).toBe(devBuildPath());
-    expect(lib.fn.abiVersion()).toBe(1);
+    expect(lib.fn.abiVersion()).toBe(ABI_VERSION);
     expect(lib.fn.hostAvailable()).toBe(1);
     expect(loadNative()).toBe(lib); // cached
   });
@@ -265,7 +266,7 @@ describe('monitor', () => {
       const poll = (): void => (monitorThreadId() === 0 ? resolve() : void setTimeout(poll, 5));
       poll();
     });
-    expect(loadNative().fn.abiVersion()).toBe(1); // the next koffi call is unaffected
+    expect(loadNative().fn.abiVersion()).toBe(ABI_VERSION); // the next koffi call is unaffected
     mem.close();
   });
 });

@@ -3,8 +3,8 @@ import type { SocketAddress } from './SocketAddress.js';
 import type { WaitOptions } from './WaitOptions.js';
 import type { StreamOptions } from './connect.js';
 import { Stream } from './Stream.js';
-import { AcceptOp, type ListenerState } from './internal/ListenerState.js';
-import { ListenOp } from './internal/listenOp.js';
+import { AcceptOp, type ListenerDriver } from './internal/ListenerState.js';
+import { listenOp } from './internal/listenOp.js';
 
 /**
  * Where and how {@link listen} accepts TCP connections.
@@ -19,7 +19,8 @@ export interface TcpListenOptions extends StreamOptions, WaitOptions {
   backlog?: number;
   /**
    * Let several listeners (threads, processes) bind the same port; the kernel spreads
-   * connections between them (SO_REUSEPORT). Needs Node.js 22.12 or later, else
+   * connections between them (SO_REUSEPORT). Works on the native readiness path (Linux)
+   * with any Node.js; on the node:net driver it needs Node.js 22.12 or later, else
    * {@link UnsupportedError}.
    */
   reusePort?: boolean;
@@ -70,11 +71,11 @@ export interface UnixListenOptions extends StreamOptions, WaitOptions {
  * @public
  */
 export class Listener implements Disposable, AsyncDisposable, AsyncIterable<Stream> {
-  private readonly s: ListenerState<Stream>;
+  private readonly s: ListenerDriver<Stream>;
 
   /** @internal */
   constructor(state: unknown) {
-    this.s = state as ListenerState<Stream>;
+    this.s = state as ListenerDriver<Stream>;
   }
 
   /** The address it listens on (with the port the system picked for port 0). */
@@ -134,7 +135,7 @@ export class Listener implements Disposable, AsyncDisposable, AsyncIterable<Stre
   }
 
   /**
-   * Close, then resolve once the listening socket is released, for `await using`.
+   * Close, then resolve once the listening socket is released (a loop turn later), for `await using`.
    * @example
    * ```ts
    * await listener[Symbol.asyncDispose]();
@@ -179,7 +180,7 @@ export class Listener implements Disposable, AsyncDisposable, AsyncIterable<Stre
  * @public
  */
 export function listen(options: TcpListenOptions | UnixListenOptions): Operation<Listener> {
-  return new ListenOp<Stream, Listener>(
+  return listenOp<Stream, Listener>(
     options,
     (state) => new Stream(state),
     (state) => new Listener(state),

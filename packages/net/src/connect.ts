@@ -2,7 +2,9 @@ import { connect as nodeConnect, type Socket } from 'node:net';
 import type { Operation } from '@rioco/core';
 import type { WaitOptions } from './WaitOptions.js';
 import { Stream } from './Stream.js';
-import { ConnectOp, checkStreamOptions } from './internal/connectOp.js';
+import { ConnectOp, checkStreamOptions, connectTarget } from './internal/connectOp.js';
+import { NativeConnectOp } from './internal/nativeConnect.js';
+import { nativeReactor } from './internal/driver.js';
 
 /**
  * Socket options of a {@link Stream}, given to {@link connect} or {@link listen}.
@@ -69,7 +71,10 @@ export interface UnixConnectOptions extends StreamOptions, WaitOptions {
  */
 export function connect(options: TcpConnectOptions | UnixConnectOptions): Operation<Stream> {
   const cfg = checkStreamOptions(options);
-  return new ConnectOp(options, cfg, startConnect, (state) => new Stream(state));
+  const target = connectTarget(options);
+  const r = nativeReactor();
+  const make = (state: unknown): Stream => new Stream(state);
+  return r !== null ? new NativeConnectOp(r, options, cfg, target, make) : new ConnectOp(options, cfg, target, startConnect, make);
 }
 
 function startConnect(options: { path?: string }): Socket {

@@ -1,8 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { runTest, spawn, wait, type Operation } from '@rioco/core';
-import { AbortedError, ConnectionRefusedError, TimeoutError, connect, listen, type Stream } from '@rioco/net';
-import { portOf, turn } from './helpers.js';
+import { readdirSync } from 'node:fs';
+import { AbortedError, ConnectionRefusedError, NetError, TimeoutError, connect, listen, type Stream } from '@rioco/net';
+import { DRIVERS, portOf, turn, until, useDriver } from './helpers.js';
+
+const openFds = (): number => readdirSync('/proc/self/fd').length;
 
 function* catching(op: Operation<unknown>): Operation<unknown> {
   try {
@@ -41,80 +44,108 @@ function* unansweredListener(): Operation<{ port: number; release: () => Promise
   };
 }
 
-describe('connect', () => {
-  it('fails with ConnectionRefusedError when nothing listens', () =>
-    runTest(function* () {
-      const l = yield* listen({ host: '127.0.0.1', port: 0 });
-      const port = portOf(l);
-      l.close();
-      const e = yield* catching(connect({ host: '127.0.0.1', port }));
-      expect(e).toBeInstanceOf(ConnectionRefusedError);
-      expect(e).toMatchObject({ code: 'CONNECTION_REFUSED', syscallCode: 'ECONNREFUSED' });
-      expect(((e as Error).cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
-    }));
+for (const driver of DRIVERS) {
+  describe(`${driver} driver`, () => {
+    useDriver(driver);
 
-  it('times out against a listener that never answers, and leaves nothing behind', () =>
-    runTest(function* () {
-      const { port, release } = yield* unansweredListener();
-      const opened: Stream[] = [];
-      let timedOut: unknown;
-      try {
-        // The first connection(s) fill the backlog of 1; the next one hangs in SYN_SENT.
-        for (let i = 0; i < 8 && timedOut === undefined; i++) {
-          const t0 = performance.now();
+    describe('connect', () => {
+      it('fails with ConnectionRefusedError when nothing listens', () =>
+        runTest(function* () {
+          const l = yield* listen({ host: '127.0.0.1', port: 0 });
+          const port = portOf(l);
+          l.close();
+          const e = yield* catching(connect({ host: '127.0.0.1', port }));
+          expect(e).toBeInstanceOf(ConnectionRefusedError);
+          expect(e).toMatchObject({ code: 'CONNECTION_REFUSED', syscallCode: 'ECONNREFUSED' });
+          expect(((e as Error).cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
+        }));
+
+      it('times out against a listener that never answers, and leaves nothing behind', () =>
+        runTest(function* () {
+          const { port, release } = yield* unansweredListener();
+          const opened: Stream[] = [];
+          let timedOut: unknown;
           try {
-            opened.push(yield* connect({ host: '127.0.0.1', port, timeout: 150 }));
-          } catch (e) {
-            timedOut = e;
-            expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
+            // The first connection(s) fill the backlog of 1; the next one hangs in SYN_SENT.
+            for (let i = 0; i < 8 && timedOut === undefined; i++) {
+              const t0 = performance.now();
+              try {
+                opened.push(yield* connect({ host: '127.0.0.1', port, timeout: 150 }));
+              } catch (e) {
+                timedOut = e;
+                expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
+              }
+            }
+          } finally {
+            for (const s of opened) s.close();
+            yield* wait(release());
           }
-        }
-      } finally {
-        for (const s of opened) s.close();
-        yield* wait(release());
-      }
-      expect(timedOut).toBeInstanceOf(TimeoutError);
-      expect((timedOut as TimeoutError).code).toBe('TIMED_OUT');
-      expect((timedOut as Error).message).toMatch(/connect to 127\.0\.0\.1:\d+ timed out/);
-    }));
+          expect(timedOut).toBeInstanceOf(TimeoutError);
+          expect((timedOut as TimeoutError).code).toBe('TIMED_OUT');
+          expect((timedOut as Error).message).toMatch(/connect to 127\.0\.0\.1:\d+ timed out/);
+        }));
 
-  it('timeout 0 gives up at once (a connect never completes synchronously)', () =>
-    runTest(function* () {
-      using l = yield* listen({ host: '127.0.0.1', port: 0 });
-      expect(yield* catching(connect({ host: '127.0.0.1', port: portOf(l), timeout: 0 }))).toBeInstanceOf(TimeoutError);
-      // The listener may have accepted the half-made connection; it sees it end.
-      yield* turn();
-    }));
+      it('connects by name, trying each address the name resolves to', () =>
+        runTest(function* () {
+          // Listening on IPv4 only: where "localhost" resolves to ::1 first, that address
+          // refuses and the next one is tried.
+          using l = yield* listen({ host: '127.0.0.1', port: 0 });
+          const server = spawn(function* () {
+            using s = yield* l.accept();
+            yield* s.write((yield* s.readLine())! + '!\n');
+          });
+          using c = yield* connect({ host: 'localhost', port: portOf(l), timeout: 5_000 });
+          yield* c.write('by name\n');
+          expect(yield* c.readLine()).toBe('by name!');
+          expect(c.remoteAddress).toEqual({ family: 'IPv4', address: '127.0.0.1', port: portOf(l) });
+          yield* server;
+          const e = yield* catching(connect({ host: 'no-such-host.invalid', port: 80, timeout: 5_000 }));
+          expect(e).toBeInstanceOf(NetError);
+          expect((e as NetError).syscallCode).toBe('ENOTFOUND');
+        }));
 
-  it('an aborted or cancelled connect destroys its socket', () =>
-    runTest(function* () {
-      const { port, release } = yield* unansweredListener();
-      const opened: Stream[] = [];
-      try {
-        // Fill the backlog first.
-        for (let i = 0; i < 8; i++) {
+      it('timeout 0 gives up at once (a connect never completes synchronously)', () =>
+        runTest(function* () {
+          using l = yield* listen({ host: '127.0.0.1', port: 0 });
+          expect(yield* catching(connect({ host: '127.0.0.1', port: portOf(l), timeout: 0 }))).toBeInstanceOf(TimeoutError);
+          // The listener may have accepted the half-made connection; it sees it end.
+          yield* turn();
+        }));
+
+      it('an aborted or cancelled connect destroys its socket', () =>
+        runTest(function* () {
+          const { port, release } = yield* unansweredListener();
+          const opened: Stream[] = [];
           try {
-            opened.push(yield* connect({ host: '127.0.0.1', port, timeout: 100 }));
-          } catch (e) {
-            expect(e).toBeInstanceOf(TimeoutError);
-            break;
+            // Fill the backlog first.
+            for (let i = 0; i < 8; i++) {
+              try {
+                opened.push(yield* connect({ host: '127.0.0.1', port, timeout: 100 }));
+              } catch (e) {
+                expect(e).toBeInstanceOf(TimeoutError);
+                break;
+              }
+            }
+            const before = openFds();
+            const ac = new AbortController();
+            const attempt = spawn(function* () {
+              return yield* catching(connect({ host: '127.0.0.1', port, signal: ac.signal }));
+            });
+            yield* turn();
+            ac.abort();
+            expect(yield* attempt).toBeInstanceOf(AbortedError);
+            const cancelled = spawn(function* () {
+              yield* connect({ host: '127.0.0.1', port });
+            });
+            yield* turn();
+            yield* cancelled.halt();
+            // Neither attempt left its descriptor open (node:net closes it a loop turn later).
+            yield* until(() => openFds() === before, 'the attempts to release their sockets');
+          } finally {
+            for (const s of opened) s.close();
+            yield* wait(release());
           }
-        }
-        const ac = new AbortController();
-        const attempt = spawn(function* () {
-          return yield* catching(connect({ host: '127.0.0.1', port, signal: ac.signal }));
-        });
-        yield* turn();
-        ac.abort();
-        expect(yield* attempt).toBeInstanceOf(AbortedError);
-        const cancelled = spawn(function* () {
-          yield* connect({ host: '127.0.0.1', port });
-        });
-        yield* turn();
-        yield* cancelled.halt();
-      } finally {
-        for (const s of opened) s.close();
-        yield* wait(release());
-      }
-    }));
-});
+        }));
+    });
+  });
+}

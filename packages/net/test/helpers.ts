@@ -1,7 +1,8 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, wait, type Operation } from '@rioco/core';
+import { socketReactor, spawn, wait, type Operation } from '@rioco/core';
 import type { Socket as NetSocket } from 'node:net';
 import { connect, listen, SocketClosedError, type InetAddress, type Listener, type Stream } from '@rioco/net';
 
@@ -68,4 +69,58 @@ export function* pair(options: { readHighWaterMark?: number } = {}): Operation<[
 /** The Node.js socket under a stream, for white-box tests only. */
 export function rawSocket(s: Stream): NetSocket {
   return (s as unknown as { s: { socket: NetSocket } }).s.socket;
+}
+
+/** The drivers this machine can run: the native readiness path (where available) and node:net. */
+export const DRIVERS: readonly ('native' | 'node')[] = socketReactor() !== null ? ['native', 'node'] : ['node'];
+
+/** In a describe block: run its tests with RIOCO_NET_DRIVER set to `driver`. */
+export function useDriver(driver: 'native' | 'node'): void {
+  let before: string | undefined;
+  beforeAll(() => {
+    before = process.env.RIOCO_NET_DRIVER;
+    process.env.RIOCO_NET_DRIVER = driver;
+  });
+  afterAll(() => {
+    if (before === undefined) delete process.env.RIOCO_NET_DRIVER;
+    else process.env.RIOCO_NET_DRIVER = before;
+  });
+}
+
+/** The driver state under a stream or listener, for white-box tests only. */
+function stateOf(x: Stream | Listener): Record<string, unknown> {
+  return (x as unknown as { s: Record<string, unknown> }).s;
+}
+
+/**
+ * Call `fn` right after the stream's driver has seen new input and woken its reader,
+ * before the reader runs (node:net: the next 'data' event; native: the next readable event).
+ */
+export function afterWake(s: Stream, fn: () => void): void {
+  const st = stateOf(s);
+  if ('socket' in st) {
+    rawSocket(s).once('data', fn);
+    return;
+  }
+  const proto = Object.getPrototypeOf(st) as { onReadiness: (bits: number) => void };
+  (st as { onReadiness: (bits: number) => void }).onReadiness = (bits: number): void => {
+    proto.onReadiness.call(st, bits);
+    if (bits & 1) {
+      delete (st as { onReadiness?: unknown }).onReadiness;
+      fn();
+    }
+  };
+}
+
+/** Whether the stream's socket was released (node:net: destroyed; native: descriptor closed). */
+export function released(s: Stream): boolean {
+  const st = stateOf(s);
+  if ('socket' in st) return rawSocket(s).destroyed;
+  return st.socketClosed === true && !existsSync(`/proc/self/fd/${st.fd as number}`);
+}
+
+/** Whether a connection is queued at the listener, not accepted yet (native: in the kernel, so once connected). */
+export function hasPendingConnection(l: Listener): boolean {
+  const st = stateOf(l);
+  return 'pendingCount' in st ? st.pendingCount === 1 : true;
 }

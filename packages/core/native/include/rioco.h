@@ -131,7 +131,7 @@ enum rioco_status {
 };
 
 /** Version of this header's ABI; JavaScript refuses a library with another one. */
-#define RIOCO_ABI_VERSION 1
+#define RIOCO_ABI_VERSION 2
 RIOCO_API int32_t rioco_abi_version(void);
 
 /* ---- Regions (table.c) ------------------------------------------------------------- */
@@ -232,6 +232,87 @@ RIOCO_API void rioco_dump_request(void);
 
 /** Kernel thread id of the monitor thread, 0 when it is not running. */
 RIOCO_API int32_t rioco_monitor_tid(void);
+
+/* ---- Sockets on the native readiness path (io.c, Linux) ---------------------------- */
+
+/*
+ * One io per JavaScript thread: an epoll set of non-blocking sockets, registered once
+ * and edge-triggered, watched by one uv_poll on that thread's loop. All functions run
+ * on that thread. Socket functions return a descriptor or 0 on success and -errno on
+ * failure (-EAGAIN: not ready; wait for the socket's next readiness event).
+ */
+typedef struct rioco_io rioco_io;
+
+/** Events delivered per callback at most (more stay queued for the next loop turn). */
+#define RIOCO_IO_BATCH 256
+
+/** Readiness bits in the ready array. */
+enum rioco_io_readiness {
+  RIOCO_IO_READABLE = 1, /* input, end of stream, hang-up or error: read(2) will tell */
+  RIOCO_IO_WRITABLE = 2, /* output space, or an error: write(2) will tell */
+  RIOCO_IO_ERROR = 4,
+  RIOCO_IO_HANGUP = 8
+};
+
+/** `family` arguments: 4, 6, or RIOCO_IO_UNIX (the address is then a path). */
+#define RIOCO_IO_UNIX 0
+
+/** rioco_io_listen flags. */
+enum rioco_io_listen_flag {
+  RIOCO_IO_REUSEPORT = 1,
+  RIOCO_IO_V6ONLY = 2,
+  RIOCO_IO_READABLE_ALL = 4,
+  RIOCO_IO_WRITABLE_ALL = 8
+};
+
+/** Stream options (accept, connect, setopt). */
+enum rioco_io_opt {
+  RIOCO_IO_NODELAY = 1,
+  RIOCO_IO_KEEPALIVE = 2,
+  RIOCO_IO_SET_NODELAY = 4,  /* setopt: apply the NODELAY bit */
+  RIOCO_IO_SET_KEEPALIVE = 8 /* setopt: apply the KEEPALIVE bit */
+};
+
+/** Called from the loop with `count` (token, readiness) pairs in the ready array. */
+typedef void rioco_io_fn(int32_t count);
+
+/** 1 when the Node symbols the io needs (uv_poll_*, napi_*) are in the process. */
+RIOCO_API int32_t rioco_io_available(void);
+/** Open the calling thread's io (`napi_env` is that thread's). NULL without Node symbols. */
+RIOCO_API rioco_io *rioco_io_open(void *napi_env, rioco_io_fn *cb);
+/** Close the io and every descriptor it still owns (also done when the environment ends). */
+RIOCO_API void rioco_io_close(rioco_io *io);
+/** The ready array: 2 * RIOCO_IO_BATCH int32 (token, readiness); its address never changes. */
+RIOCO_API int32_t *rioco_io_ready(rioco_io *io);
+/** Keep the event loop alive (1) or not (0) because of this io. */
+RIOCO_API void rioco_io_ref(rioco_io *io, int32_t on);
+/** Move ready events into the ready array without calling back; returns the count. */
+RIOCO_API int32_t rioco_io_poll(rioco_io *io);
+
+/** A listening stream socket on a numeric address (or a path), registered with `token`. */
+RIOCO_API int32_t rioco_io_listen(rioco_io *io, int32_t family, const char *addr, int32_t port,
+                                  int32_t backlog, int32_t flags, int32_t token);
+/** Accept one connection (-EAGAIN: none queued), registered with `token`. */
+RIOCO_API int32_t rioco_io_accept(rioco_io *io, int32_t lfd, int32_t token, int32_t opts,
+                                  int32_t keepalive_s);
+/** Start connecting; the first writable event ends it, then rioco_io_sock_error tells how. */
+RIOCO_API int32_t rioco_io_connect(rioco_io *io, int32_t family, const char *addr, int32_t port,
+                                   const char *local_addr, int32_t local_port, int32_t token,
+                                   int32_t opts, int32_t keepalive_s);
+/** The pending error of a socket (SO_ERROR) as -errno, 0 when none. */
+RIOCO_API int32_t rioco_io_sock_error(int32_t fd);
+/** read(2) into buf[off, off + len): bytes read, 0 at the end of stream, or -errno. */
+RIOCO_API int32_t rioco_io_read(int32_t fd, uint8_t *buf, int32_t off, int32_t len);
+/** send(2) of buf[off, off + len) without SIGPIPE: bytes taken by the kernel, or -errno. */
+RIOCO_API int32_t rioco_io_write(int32_t fd, const uint8_t *buf, int32_t off, int32_t len);
+/** Half-close: end of stream to the peer after what was written. */
+RIOCO_API int32_t rioco_io_shutdown(int32_t fd);
+/** Change stream options (the SET_* bits say which). */
+RIOCO_API int32_t rioco_io_setopt(int32_t fd, int32_t opts, int32_t keepalive_s);
+/** Close an owned descriptor; `reset` sends RST instead of FIN (SO_LINGER 0). */
+RIOCO_API int32_t rioco_io_close_fd(rioco_io *io, int32_t fd, int32_t reset);
+/** The local (peer 0) or remote (peer 1) address as "4 PORT ADDR", "6 PORT ADDR" or "u 0 PATH". */
+RIOCO_API int32_t rioco_io_addr(int32_t fd, int32_t peer, char *out, int32_t cap);
 
 #ifdef __cplusplus
 }

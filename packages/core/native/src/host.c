@@ -28,50 +28,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* libuv handle type numbers (stable across libuv 1.x). */
-enum { UV_ASYNC_T = 1, UV_CHECK_T = 2, UV_PREPARE_T = 9 };
 #define NAPI_AUTO_LENGTH_ SIZE_MAX
 
-typedef void uv_cb(void *handle);
-typedef void napi_async_cleanup_fn(void *handle, void *arg);
-
-static struct {
-  int (*get_uv_event_loop)(void *env, void **loop);
-  int (*add_env_cleanup_hook)(void *env, void (*fn)(void *), void *arg);
-  int (*remove_env_cleanup_hook)(void *env, void (*fn)(void *), void *arg);
-  int (*add_async_cleanup_hook)(void *env, napi_async_cleanup_fn *fn, void *arg, void **handle);
-  int (*remove_async_cleanup_hook)(void *handle);
-  int (*open_handle_scope)(void *env, void **scope);
-  int (*close_handle_scope)(void *env, void *scope);
-  int (*create_object)(void *env, void **result);
-  int (*create_string_utf8)(void *env, const char *s, size_t len, void **result);
-  int (*async_init)(void *env, void *resource, void *name, void **ctx);
-  int (*async_destroy)(void *env, void *ctx);
-  int (*open_callback_scope)(void *env, void *resource, void *ctx, void **scope);
-  int (*close_callback_scope)(void *env, void *scope);
-  int (*is_exception_pending)(void *env, bool *result);
-  int (*get_and_clear_last_exception)(void *env, void **result);
-  size_t (*handle_size)(int type);
-  int (*async_init_uv)(void *loop, void *handle, uv_cb *cb);
-  int (*async_send)(void *handle);
-  int (*prepare_init)(void *loop, void *handle);
-  int (*prepare_start)(void *handle, uv_cb *cb);
-  int (*check_init)(void *loop, void *handle);
-  int (*check_start)(void *handle, uv_cb *cb);
-  void (*unref)(void *handle);
-  void (*close)(void *handle, uv_cb *cb);
-  void (*set_data)(void *handle, void *data);
-  void *(*get_data)(const void *handle);
-  uint64_t (*metrics_idle_time)(void *loop); /* optional */
-} api;
+struct rioco_node_api rioco_node;
 
 static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
-static bool resolved;
+static bool resolved, io_resolved;
 
-#define SYM(field, name)                                       \
-  do {                                                         \
-    *(void **)(&api.field) = dlsym(RTLD_DEFAULT, name);        \
-    if (api.field == NULL) ok = false;                         \
+#define SYM(field, name)                                      \
+  do {                                                        \
+    *(void **)(&rioco_node.field) = dlsym(RTLD_DEFAULT, name); \
+    if (rioco_node.field == NULL) ok = false;                 \
   } while (0)
 
 static void resolve(void) {
@@ -102,8 +69,14 @@ static void resolve(void) {
   SYM(close, "uv_close");
   SYM(set_data, "uv_handle_set_data");
   SYM(get_data, "uv_handle_get_data");
-  *(void **)(&api.metrics_idle_time) = dlsym(RTLD_DEFAULT, "uv_metrics_idle_time");
+  *(void **)(&rioco_node.metrics_idle_time) = dlsym(RTLD_DEFAULT, "uv_metrics_idle_time");
   resolved = ok;
+  /* The sockets' readiness path (io.c) needs uv_poll on top of the host's symbols. */
+  SYM(poll_init, "uv_poll_init");
+  SYM(poll_start, "uv_poll_start");
+  SYM(poll_stop, "uv_poll_stop");
+  SYM(ref, "uv_ref");
+  io_resolved = ok;
 }
 
 bool rioco_host_resolve(void) {
@@ -111,22 +84,57 @@ bool rioco_host_resolve(void) {
   return resolved;
 }
 
+bool rioco_io_resolve(void) {
+  pthread_once(&resolve_once, resolve);
+  return io_resolved;
+}
+
 int32_t rioco_host_available(void) { return rioco_host_resolve() ? 1 : 0; }
+
+bool rioco_call_begin(void *env, void *actx, rioco_call_scope *s) {
+  void *resource = NULL;
+  s->hs = s->cs = NULL;
+  if (rioco_node.open_handle_scope(env, &s->hs) != 0) return false;
+  if (rioco_node.create_object(env, &resource) != 0 ||
+      rioco_node.open_callback_scope(env, resource, actx, &s->cs) != 0)
+    s->cs = NULL;
+  return true;
+}
+
+bool rioco_call_check(void *env, const char *what) {
+  bool pending = false;
+  if (rioco_node.is_exception_pending(env, &pending) != 0 || !pending) return true;
+  /* The JavaScript side catches everything; an exception here must not leak into the
+     next unrelated napi call, so clear it and say so. */
+  void *ex = NULL;
+  rioco_node.get_and_clear_last_exception(env, &ex);
+  rioco_buf b = {0};
+  rioco_buf_printf(&b, "rioco: %s threw; it was dropped\n", what);
+  if (!b.oom) rioco_write_all(g_report_fd, b.p, b.len);
+  free(b.p);
+  return false;
+}
+
+void rioco_call_end(void *env, rioco_call_scope *s) {
+  /* Closing the callback scope runs the microtasks and nextTicks the callback queued. */
+  if (s->cs != NULL) rioco_node.close_callback_scope(env, s->cs);
+  rioco_node.close_handle_scope(env, s->hs);
+}
 
 rioco_host *g_hosts;
 
 bool rioco_env_hook_add(void *env, void (*fn)(void *), void *arg) {
-  return rioco_host_resolve() && api.add_env_cleanup_hook(env, fn, arg) == 0;
+  return rioco_host_resolve() && rioco_node.add_env_cleanup_hook(env, fn, arg) == 0;
 }
 
 void rioco_env_hook_remove(void *env, void (*fn)(void *), void *arg) {
-  if (rioco_host_resolve()) api.remove_env_cleanup_hook(env, fn, arg);
+  if (rioco_host_resolve()) rioco_node.remove_env_cleanup_hook(env, fn, arg);
 }
 
-void rioco_host_wake(rioco_host *h) { api.async_send(h->async); }
+void rioco_host_wake(rioco_host *h) { rioco_node.async_send(h->async); }
 
 uint64_t rioco_host_idle_ns(rioco_host *h) {
-  return api.metrics_idle_time != NULL ? api.metrics_idle_time(h->loop) : 0;
+  return rioco_node.metrics_idle_time != NULL ? rioco_node.metrics_idle_time(h->loop) : 0;
 }
 
 /* ---- loop hooks (loop thread) ---- */
@@ -143,11 +151,11 @@ static void stamp(rioco_host *h, int in_poll) {
   pthread_mutex_unlock(&g_lock);
 }
 
-static void on_prepare(void *handle) { stamp(api.get_data(handle), 1); }
-static void on_check(void *handle) { stamp(api.get_data(handle), 0); }
+static void on_prepare(void *handle) { stamp(rioco_node.get_data(handle), 1); }
+static void on_check(void *handle) { stamp(rioco_node.get_data(handle), 0); }
 
 static void on_async(void *handle) {
-  rioco_host *h = api.get_data(handle);
+  rioco_host *h = rioco_node.get_data(handle);
   if (h->closing) return;
   rioco_report batch[RIOCO_REPORT_QUEUE];
   pthread_mutex_lock(&g_lock);
@@ -156,37 +164,24 @@ static void on_async(void *handle) {
   h->nqueue = 0;
   pthread_mutex_unlock(&g_lock);
   if (n == 0) return;
-  void *hs = NULL, *cs = NULL, *resource = NULL;
-  if (api.open_handle_scope(h->env, &hs) != 0) return;
-  if (api.create_object(h->env, &resource) != 0 ||
-      api.open_callback_scope(h->env, resource, h->actx, &cs) != 0)
-    cs = NULL;
+  rioco_call_scope scope;
+  if (!rioco_call_begin(h->env, h->actx, &scope)) return;
   for (uint32_t i = 0; i < n && !h->closing; i++) {
     h->cb(batch[i].kind, batch[i].watch, batch[i].runtime_id, batch[i].fiber_id, batch[i].ms);
-    bool pending = false;
-    if (api.is_exception_pending(h->env, &pending) == 0 && pending) {
-      /* The JavaScript side catches everything; an exception here must not leak into
-         the next unrelated napi call, so clear it and say so. */
-      void *ex = NULL;
-      api.get_and_clear_last_exception(h->env, &ex);
-      static const char msg[] = "rioco: a monitor report callback threw; report dropped\n";
-      rioco_write_all(g_report_fd, msg, sizeof msg - 1);
-    }
+    rioco_call_check(h->env, "a monitor report callback");
   }
-  /* Closing the callback scope runs the microtasks and nextTicks the callback queued. */
-  if (cs != NULL) api.close_callback_scope(h->env, cs);
-  api.close_handle_scope(h->env, hs);
+  rioco_call_end(h->env, &scope);
 }
 
 /* ---- open / close ---- */
 
 static void host_free(rioco_host *h) {
-  if (h->cleanup != NULL) api.remove_async_cleanup_hook(h->cleanup);
+  if (h->cleanup != NULL) rioco_node.remove_async_cleanup_hook(h->cleanup);
   free(h);
 }
 
 static void on_closed(void *handle) {
-  rioco_host *h = api.get_data(handle);
+  rioco_host *h = rioco_node.get_data(handle);
   free(handle);
   if (--h->open_handles == 0) host_free(h);
 }
@@ -208,7 +203,7 @@ static void host_begin_close(rioco_host *h) {
   /* Joins the monitor thread if it was the last user: it no longer sees this host. */
   for (int i = 0; i < dropped; i++) rioco_service_release();
   if (h->actx != NULL) {
-    api.async_destroy(h->env, h->actx);
+    rioco_node.async_destroy(h->env, h->actx);
     h->actx = NULL;
   }
   void *handles[3] = {h->async, h->prepare, h->check};
@@ -220,7 +215,7 @@ static void host_begin_close(rioco_host *h) {
   }
   for (int i = 0; i < 3; i++) {
     if (i < n)
-      api.close(handles[i], on_closed);
+      rioco_node.close(handles[i], on_closed);
     else
       free(handles[i]);
   }
@@ -236,40 +231,40 @@ static void on_env_cleanup(void *handle, void *arg) {
 rioco_host *rioco_host_open(void *env, rioco_report_fn *cb) {
   if (env == NULL || cb == NULL || !rioco_host_resolve()) return NULL;
   void *loop = NULL;
-  if (api.get_uv_event_loop(env, &loop) != 0 || loop == NULL) return NULL;
+  if (rioco_node.get_uv_event_loop(env, &loop) != 0 || loop == NULL) return NULL;
   rioco_host *h = calloc(1, sizeof *h);
   if (h == NULL) return NULL;
   h->env = env;
   h->loop = loop;
   h->tid = rioco_gettid();
   h->cb = cb;
-  h->async = calloc(1, api.handle_size(UV_ASYNC_T));
-  h->prepare = calloc(1, api.handle_size(UV_PREPARE_T));
-  h->check = calloc(1, api.handle_size(UV_CHECK_T));
+  h->async = calloc(1, rioco_node.handle_size(RIOCO_UV_ASYNC));
+  h->prepare = calloc(1, rioco_node.handle_size(RIOCO_UV_PREPARE));
+  h->check = calloc(1, rioco_node.handle_size(RIOCO_UV_CHECK));
   void *name = NULL, *resource = NULL;
   if (h->async == NULL || h->prepare == NULL || h->check == NULL ||
-      api.create_string_utf8(env, "rioco.monitor", NAPI_AUTO_LENGTH_, &name) != 0 ||
-      api.create_object(env, &resource) != 0 || api.async_init(env, resource, name, &h->actx) != 0) {
+      rioco_node.create_string_utf8(env, "rioco.monitor", NAPI_AUTO_LENGTH_, &name) != 0 ||
+      rioco_node.create_object(env, &resource) != 0 || rioco_node.async_init(env, resource, name, &h->actx) != 0) {
     h->actx = NULL;
     host_begin_close(h);
     return NULL;
   }
   /* Handles are counted as they are initialised so a failure closes exactly those. */
-  if (api.async_init_uv(loop, h->async, on_async) != 0) goto fail;
-  api.set_data(h->async, h);
-  api.unref(h->async);
+  if (rioco_node.async_init_uv(loop, h->async, on_async) != 0) goto fail;
+  rioco_node.set_data(h->async, h);
+  rioco_node.unref(h->async);
   h->open_handles++;
-  if (api.prepare_init(loop, h->prepare) != 0) goto fail;
-  api.set_data(h->prepare, h);
-  api.unref(h->prepare);
+  if (rioco_node.prepare_init(loop, h->prepare) != 0) goto fail;
+  rioco_node.set_data(h->prepare, h);
+  rioco_node.unref(h->prepare);
   h->open_handles++;
-  if (api.check_init(loop, h->check) != 0) goto fail;
-  api.set_data(h->check, h);
-  api.unref(h->check);
+  if (rioco_node.check_init(loop, h->check) != 0) goto fail;
+  rioco_node.set_data(h->check, h);
+  rioco_node.unref(h->check);
   h->open_handles++;
-  if (api.prepare_start(h->prepare, on_prepare) != 0 || api.check_start(h->check, on_check) != 0)
+  if (rioco_node.prepare_start(h->prepare, on_prepare) != 0 || rioco_node.check_start(h->check, on_check) != 0)
     goto fail;
-  if (api.add_async_cleanup_hook(env, on_env_cleanup, h, &h->cleanup) != 0) {
+  if (rioco_node.add_async_cleanup_hook(env, on_env_cleanup, h, &h->cleanup) != 0) {
     h->cleanup = NULL;
     goto fail;
   }

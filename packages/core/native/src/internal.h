@@ -125,8 +125,67 @@ struct rioco_host {
 
 extern rioco_host *g_hosts; /* under g_lock */
 
-/** Resolved Node symbols, or NULL (host.c). */
+/* Node's uv_* and napi_* functions, found in the process with dlsym (host.c). */
+typedef void rioco_uv_cb(void *handle);
+typedef void rioco_uv_poll_cb(void *handle, int status, int events);
+typedef void rioco_napi_async_cleanup_fn(void *handle, void *arg);
+
+struct rioco_node_api {
+  int (*get_uv_event_loop)(void *env, void **loop);
+  int (*add_env_cleanup_hook)(void *env, void (*fn)(void *), void *arg);
+  int (*remove_env_cleanup_hook)(void *env, void (*fn)(void *), void *arg);
+  int (*add_async_cleanup_hook)(void *env, rioco_napi_async_cleanup_fn *fn, void *arg, void **handle);
+  int (*remove_async_cleanup_hook)(void *handle);
+  int (*open_handle_scope)(void *env, void **scope);
+  int (*close_handle_scope)(void *env, void *scope);
+  int (*create_object)(void *env, void **result);
+  int (*create_string_utf8)(void *env, const char *s, size_t len, void **result);
+  int (*async_init)(void *env, void *resource, void *name, void **ctx);
+  int (*async_destroy)(void *env, void *ctx);
+  int (*open_callback_scope)(void *env, void *resource, void *ctx, void **scope);
+  int (*close_callback_scope)(void *env, void *scope);
+  int (*is_exception_pending)(void *env, bool *result);
+  int (*get_and_clear_last_exception)(void *env, void **result);
+  size_t (*handle_size)(int type);
+  int (*async_init_uv)(void *loop, void *handle, rioco_uv_cb *cb);
+  int (*async_send)(void *handle);
+  int (*prepare_init)(void *loop, void *handle);
+  int (*prepare_start)(void *handle, rioco_uv_cb *cb);
+  int (*check_init)(void *loop, void *handle);
+  int (*check_start)(void *handle, rioco_uv_cb *cb);
+  void (*unref)(void *handle);
+  void (*close)(void *handle, rioco_uv_cb *cb);
+  void (*set_data)(void *handle, void *data);
+  void *(*get_data)(const void *handle);
+  uint64_t (*metrics_idle_time)(void *loop); /* optional */
+  /* io.c only (rioco_io_resolve) */
+  int (*poll_init)(void *loop, void *handle, int fd);
+  int (*poll_start)(void *handle, int events, rioco_uv_poll_cb *cb);
+  int (*poll_stop)(void *handle);
+  void (*ref)(void *handle);
+};
+extern struct rioco_node_api rioco_node;
+
+/** libuv handle type numbers (stable across libuv 1.x). */
+enum { RIOCO_UV_ASYNC = 1, RIOCO_UV_CHECK = 2, RIOCO_UV_POLL = 8, RIOCO_UV_PREPARE = 9 };
+
+/** Whether the host's symbols resolved (host.c). */
 bool rioco_host_resolve(void);
+/** Whether the symbols io.c needs resolved too (uv_poll_*, uv_ref). */
+bool rioco_io_resolve(void);
+
+/**
+ * Calling JavaScript from a uv callback: a handle scope plus a callback scope of the
+ * async context `actx` (begin), a check after each call that clears and reports an
+ * exception the callback let escape (check; false if there was one), and the close that
+ * runs the microtasks and nextTicks the calls queued (end).
+ */
+typedef struct rioco_call_scope {
+  void *hs, *cs;
+} rioco_call_scope;
+bool rioco_call_begin(void *env, void *actx, rioco_call_scope *s);
+bool rioco_call_check(void *env, const char *what);
+void rioco_call_end(void *env, rioco_call_scope *s);
 /** uv_async_send on a host (g_lock held, host attached). */
 void rioco_host_wake(rioco_host *h);
 /** uv_metrics_idle_time of the host's loop (g_lock held, host attached). */

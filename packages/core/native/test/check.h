@@ -44,4 +44,14 @@ int thread_count(void);
 void sleep_ms(int ms);
 double now_ms(void);
 
+/* The fake Node of test_host.c (for test_io.c). */
+void *fake_env(void);
+void fake_turn(void);
+int fake_handles(void);
+bool fake_poll_refd(void);
+int fake_scopes_open(void);
+int fake_async_ctxs(void);
+bool fake_async_hooks_live(void);
+void fake_env_teardown(void);
+
 #endif

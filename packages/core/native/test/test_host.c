@@ -9,16 +9,20 @@
 #include "../src/internal.h"
 #include "check.h"
 
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define API __attribute__((visibility("default")))
 
 typedef void cb_fn(void *);
+typedef void poll_cb_fn(void *, int, int);
 typedef struct fake_handle {
   void *data;
   int type;
   cb_fn *cb, *close_cb;
+  poll_cb_fn *poll_cb;
+  int fd;
   _Atomic int pending;
   bool active, refd, closing;
 } fake_handle;
@@ -182,6 +186,23 @@ static int start(void *h, cb_fn *cb) {
 API int uv_prepare_start(void *h, cb_fn *cb) { return start(h, cb); }
 API int uv_check_start(void *h, cb_fn *cb) { return start(h, cb); }
 API void uv_unref(void *h) { ((fake_handle *)h)->refd = false; }
+API void uv_ref(void *h) { ((fake_handle *)h)->refd = true; }
+API int uv_poll_init(void *l, void *h, int fd) {
+  (void)l;
+  add_handle(h, RIOCO_UV_POLL, NULL);
+  ((fake_handle *)h)->fd = fd;
+  return 0;
+}
+API int uv_poll_start(void *h, int events, poll_cb_fn *cb) {
+  (void)events;
+  ((fake_handle *)h)->poll_cb = cb;
+  ((fake_handle *)h)->active = true;
+  return 0;
+}
+API int uv_poll_stop(void *h) {
+  ((fake_handle *)h)->active = false;
+  return 0;
+}
 API void uv_close(void *h, cb_fn *cb) {
   ((fake_handle *)h)->closing = true;
   ((fake_handle *)h)->close_cb = cb;
@@ -193,11 +214,17 @@ API uint64_t uv_metrics_idle_time(void *l) {
   return atomic_load(&loop.idle);
 }
 
-/* One turn of the fake loop: prepare, (poll), check, async callbacks, closes. */
+/* One turn of the fake loop: prepare, poll, check, async callbacks, closes. */
 static void turn(bool hooks) {
   for (int i = 0; i < loop.nhandles; i++) {
     fake_handle *f = loop.handles[i];
     if (hooks && !f->closing && f->active && (f->type == 9)) f->cb(f);
+  }
+  for (int i = 0; i < loop.nhandles; i++) {
+    fake_handle *f = loop.handles[i];
+    if (f->closing || !f->active || f->type != RIOCO_UV_POLL) continue;
+    struct pollfd p = {.fd = f->fd, .events = POLLIN};
+    if (poll(&p, 1, 0) == 1) f->poll_cb(f, 0, 1);
   }
   for (int i = 0; i < loop.nhandles; i++) {
     fake_handle *f = loop.handles[i];
@@ -348,4 +375,24 @@ TEST(environment_teardown_closes_hosts_regions_and_signal) {
   CHECK(!live_async_hooks() && loop.nhandles == 0 && async_ctxs == 0);
   CHECK(rioco_region_count() == regions);
   rioco_watch_remove(w); /* stale: ignored */
+}
+
+/* ---- for test_io.c ---- */
+
+void *fake_env(void) { return ENV; }
+void fake_turn(void) { turn(false); }
+int fake_handles(void) { return loop.nhandles; }
+bool fake_poll_refd(void) {
+  for (int i = 0; i < loop.nhandles; i++)
+    if (loop.handles[i]->type == RIOCO_UV_POLL) return loop.handles[i]->refd;
+  return false;
+}
+int fake_scopes_open(void) { return handle_scopes + callback_scopes; }
+int fake_async_ctxs(void) { return async_ctxs; }
+bool fake_async_hooks_live(void) { return live_async_hooks(); }
+/* The environment ends: run its async cleanup hooks, then turn until they are gone. */
+void fake_env_teardown(void) {
+  for (int i = 0; i < 8; i++)
+    if (async_hooks[i].live) async_hooks[i].hook(&async_hooks[i], async_hooks[i].arg);
+  for (int i = 0; i < 10 && live_async_hooks(); i++) turn(false);
 }

@@ -15,8 +15,14 @@
  *
  * Invariant: `attempt()` is the only place that consumes anything, and it runs only
  * while the fiber is running, so a cancelled or failed wait never consumed a byte.
+ *
+ * Cooperative budget: calls that complete without parking are counted across all
+ * fibers of the thread; every COOP_BUDGET-th one first yields to the scheduler (before
+ * it takes effect, so cancellation at that point leaves nothing behind). A fiber that
+ * reads from a stream that always has data still lets others run. Parking resets the
+ * count.
  */
-import { useScheduler, type Instruction, type Operation, type Scheduler } from '@rioco/core';
+import { useScheduler, yieldNow, type Instruction, type Operation, type Scheduler } from '@rioco/core';
 import { InvalidArgumentError } from '@rioco/core';
 import type { WaitOptions } from '../WaitOptions.js';
 import { abortedError, timeoutError, type Waiter } from './Waiter.js';
@@ -27,11 +33,19 @@ export type NotReady = typeof NOT_READY;
 
 const DONE_UNDEFINED: Readonly<{ done: true; value: undefined }> = Object.freeze({ done: true, value: undefined });
 
+/** Calls completed without parking between forced yields (tokio's budget is 128 too). */
+export const COOP_BUDGET = 128;
+let coop = COOP_BUDGET;
+/** Core's yield instruction: a Suspension is its own iterator result. */
+const YIELD = yieldNow() as unknown as IteratorResult<Instruction, never>;
+
 export abstract class BlockingOp<T> implements Operation<T>, Iterator<Instruction, T, unknown> {
   protected readonly options: WaitOptions | undefined;
   private deadline = Infinity;
   private scheduler: Scheduler | null = null;
   private res: { done: true; value: unknown } | null = null;
+  /** The run has gone past its budget check. */
+  private entered = false;
 
   constructor(options: WaitOptions | undefined) {
     if (options !== undefined) checkWaitOptions(options);
@@ -53,6 +67,7 @@ export abstract class BlockingOp<T> implements Operation<T>, Iterator<Instructio
   [Symbol.iterator](): Iterator<Instruction, T, unknown> {
     const o = this.options;
     this.deadline = Infinity;
+    this.entered = false;
     if (o !== undefined) {
       if (o.signal?.aborted) throw abortedError(this.what(), o.signal);
       if (o.timeout !== undefined && o.timeout !== Infinity) {
@@ -64,6 +79,13 @@ export abstract class BlockingOp<T> implements Operation<T>, Iterator<Instructio
   }
 
   next(): IteratorResult<Instruction, T> {
+    if (!this.entered) {
+      this.entered = true;
+      if (--coop === 0) {
+        coop = COOP_BUDGET;
+        return YIELD; // the scheduler resumes us with next(): the attempt comes then
+      }
+    }
     const v = this.attempt();
     if (v !== NOT_READY) {
       // `yield*` reads `done` and `value` at once and keeps neither: void results share
@@ -90,6 +112,7 @@ export abstract class BlockingOp<T> implements Operation<T>, Iterator<Instructio
         w.scheduler = s;
       }
     }
+    coop = COOP_BUDGET; // the fiber gives the CPU away
     // A Suspension is its own iterator result: `{ done: false, value: itself }`.
     return w.op as unknown as IteratorResult<Instruction, T>;
   }

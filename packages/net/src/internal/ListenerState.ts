@@ -47,6 +47,14 @@ export interface AcceptSource<S> {
   readonly keepAlive: { hold(): void; release(): void } | null;
 }
 
+/** What the public Listener needs of a driver. */
+export interface ListenerDriver<S> extends AcceptSource<S> {
+  adopt(): void;
+  close(): void;
+  /** Outside fibers (async iteration). */
+  nextPromise(): Promise<IteratorResult<S, undefined>>;
+}
+
 const ignore = (): void => {};
 
 interface PromiseAcceptor<S> {
@@ -54,7 +62,7 @@ interface PromiseAcceptor<S> {
   reject(e: unknown): void;
 }
 
-export class ListenerState<S> implements Owned, AcceptSource<S> {
+export class ListenerState<S> implements Owned, ListenerDriver<S> {
   owner: Registry | null = null;
   ownerFiber = 0;
   readonly server: Server;

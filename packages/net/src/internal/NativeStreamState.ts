@@ -5,8 +5,10 @@
  * Readiness, as in mio/tokio: `readable` and `writable` are hints set by the reactor's
  * events and cleared when a system call says EAGAIN; a read that returns fewer bytes
  * than asked also clears `readable` (a stream socket's receive queue is then empty, and
- * the next byte raises a new event). Both start true for an accepted socket, so its
- * first read goes straight to the kernel.
+ * the next byte raises a new event) — unless the peer's end of stream was already
+ * signalled (`readClosed`, sticky as tokio's READ_CLOSED): a FIN that arrived with the
+ * last bytes raises no later event, so the socket stays readable until read says 0.
+ * Both start true for an accepted socket, so its first read goes straight to the kernel.
  *
  * Read path: nothing is read unless a fiber reads (`fill()` runs in an operation's
  * attempt), so the kernel's receive buffer is the only buffer, and a peer that sends
@@ -42,6 +44,8 @@ export class NativeStreamState extends StreamState implements ReadinessListener 
   fd = -1;
   readable = true;
   writable = true;
+  /** The peer's end of stream (or a hang-up) was signalled: never clear `readable` again. */
+  private readClosed = false;
   /** Bytes the kernel has not taken yet (see the invariant above). */
   private pending: Uint8Array | null = null;
   private shutdownPending = false;
@@ -97,6 +101,7 @@ export class NativeStreamState extends StreamState implements ReadinessListener 
   }
 
   onReadiness(bits: number): void {
+    if (bits & Readiness.hangup) this.readClosed = true;
     if (bits & Readiness.readable) {
       this.readable = true;
       if (this.reader.resume !== null) this.reader.wake();
@@ -122,8 +127,9 @@ export class NativeStreamState extends StreamState implements ReadinessListener 
     const n = this.r.read(this.fd, slab, off, want);
     if (n > 0) {
       slabOff = off + n;
-      if (n < want) this.readable = false;
-      this.rq.push(slab.subarray(off, off + n));
+      if (n < want && !this.readClosed) this.readable = false;
+      // Buffer.from(arrayBuffer, …) makes the view ~2x faster than subarray() does.
+      this.rq.push(Buffer.from(slab.buffer, slab.byteOffset + off, n));
       return true;
     }
     this.readable = false;

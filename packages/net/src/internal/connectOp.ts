@@ -66,6 +66,14 @@ export function wrapSocket(socket: Socket, cfg: StreamConfig, unixPath: string |
 
 type Opts = WaitOptions & { host?: string; port?: number; path?: string };
 
+/** Check where a connect() goes and name it for messages ("127.0.0.1:80", "unix:/tmp/s"). */
+export function connectTarget(o: Opts): string {
+  if ('path' in o && o.path !== undefined) return `unix:${checkPath(o.path, 'connect')}`;
+  const host = checkHost(o.host, 'connect');
+  const port = checkPort(o.port, 'connect', false);
+  return label(inet(host ?? 'localhost', port, host?.includes(':') ? 'IPv6' : 'IPv4'));
+}
+
 export class ConnectOp<S> extends BlockingOp<S> {
   private readonly o: Opts;
   private readonly cfg: StreamConfig;
@@ -77,15 +85,7 @@ export class ConnectOp<S> extends BlockingOp<S> {
   private failure: unknown = null;
   private readonly target: string;
 
-  constructor(o: Opts, cfg: StreamConfig, start: (o: Opts) => Socket, make: (state: StreamState) => S) {
-    let target: string;
-    if ('path' in o && o.path !== undefined) {
-      target = `unix:${checkPath(o.path, 'connect')}`;
-    } else {
-      const host = checkHost(o.host, 'connect');
-      const port = checkPort(o.port, 'connect', false);
-      target = label(inet(host ?? 'localhost', port, host?.includes(':') ? 'IPv6' : 'IPv4'));
-    }
+  constructor(o: Opts, cfg: StreamConfig, target: string, start: (o: Opts) => Socket, make: (state: StreamState) => S) {
     super(o);
     this.target = target;
     this.o = o;

@@ -1,5 +1,8 @@
 /**
- * listen(): create a Node.js server when the operation runs, park until it listens or
+ * listen(): validate the options, then run on the native readiness path when it is
+ * available (NativeListenOp) or on node:net (ListenOp).
+ *
+ * ListenOp: create a Node.js server when the operation runs, park until it listens or
  * fails (EADDRINUSE, EACCES), and wrap it into a ListenerState owned by the running
  * fiber. Invariant: the server is either handed to exactly one ListenerState or closed,
  * on every path (error, timeout, abort, cancellation).
@@ -15,6 +18,8 @@ import { checkStreamOptions, type StreamConfig } from './connectOp.js';
 import { ListenerState } from './ListenerState.js';
 import type { StreamState } from './StreamState.js';
 import type { WaitOptions } from '../WaitOptions.js';
+import { nativeReactor } from './driver.js';
+import { NativeListenOp } from './nativeListen.js';
 
 const LISTEN = waitReason('net.listen');
 
@@ -39,6 +44,49 @@ export function reusePortSupported(version = process.versions.node): boolean {
   return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 }
 
+/** The options, checked; `target` names the address in messages. */
+export interface CheckedListen {
+  o: ListenOpts;
+  cfg: StreamConfig;
+  target: string;
+}
+
+function checkListenOptions(o: ListenOpts, native: boolean): CheckedListen {
+  const cfg = checkStreamOptions(o);
+  let target: string;
+  if (o.path !== undefined) {
+    target = `unix:${checkPath(o.path, 'listen')}`;
+  } else {
+    const host = checkHost(o.host, 'listen');
+    const port = checkPort(o.port ?? 0, 'listen', true);
+    target = `${host ?? '(all interfaces)'}:${port}`;
+  }
+  const b = o.backlog;
+  if (b !== undefined && (typeof b !== 'number' || !Number.isInteger(b) || b < 0)) {
+    throw new InvalidArgumentError(`listen: backlog must be an integer >= 0, got ${String(b)}`);
+  }
+  if (o.reusePort === true) {
+    if (o.path !== undefined) throw new InvalidArgumentError('listen: reusePort applies to TCP only, not to a Unix socket path');
+    if (!native && !reusePortSupported()) {
+      throw new UnsupportedError(
+        `listen: reusePort needs Node.js >= 22.12 on the node:net driver (this is ${process.versions.node}); run one listener, or several processes behind node:cluster`,
+      );
+    }
+  }
+  return { o, cfg, target };
+}
+
+/** listen() on the driver this thread uses. */
+export function listenOp<S, L>(
+  o: ListenOpts,
+  makeStream: (state: StreamState) => S,
+  makeListener: (state: unknown) => L,
+): BlockingOp<L> {
+  const r = nativeReactor();
+  const checked = checkListenOptions(o, r !== null);
+  return r !== null ? new NativeListenOp(r, checked, makeStream, makeListener) : new ListenOp(checked, makeStream, makeListener);
+}
+
 export class ListenOp<S, L> extends BlockingOp<L> {
   private readonly o: ListenOpts;
   private readonly cfg: StreamConfig;
@@ -50,28 +98,7 @@ export class ListenOp<S, L> extends BlockingOp<L> {
   private failure: unknown = null;
   private readonly target: string;
 
-  constructor(o: ListenOpts, makeStream: (state: StreamState) => S, makeListener: (state: ListenerState<S>) => L) {
-    const cfg = checkStreamOptions(o);
-    let target: string;
-    if (o.path !== undefined) {
-      target = `unix:${checkPath(o.path, 'listen')}`;
-    } else {
-      const host = checkHost(o.host, 'listen');
-      const port = checkPort(o.port ?? 0, 'listen', true);
-      target = `${host ?? '(all interfaces)'}:${port}`;
-    }
-    const b = o.backlog;
-    if (b !== undefined && (typeof b !== 'number' || !Number.isInteger(b) || b < 0)) {
-      throw new InvalidArgumentError(`listen: backlog must be an integer >= 0, got ${String(b)}`);
-    }
-    if (o.reusePort === true) {
-      if (o.path !== undefined) throw new InvalidArgumentError('listen: reusePort applies to TCP only, not to a Unix socket path');
-      if (!reusePortSupported()) {
-        throw new UnsupportedError(
-          `listen: reusePort needs Node.js >= 22.12 (this is ${process.versions.node}); run one listener, or several processes behind node:cluster`,
-        );
-      }
-    }
+  constructor({ o, cfg, target }: CheckedListen, makeStream: (state: StreamState) => S, makeListener: (state: ListenerState<S>) => L) {
     super(o);
     this.target = target;
     this.o = o;

@@ -26,7 +26,7 @@ import { RiocoError } from '../../errors.js';
 type Koffi = typeof KoffiModule;
 
 /** ABI of native/include/rioco.h this binding was written for. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** Opaque native pointer (koffi represents them as values it alone interprets). */
 export type NativePointer = { readonly __brand: 'NativePointer' };
@@ -63,6 +63,32 @@ export interface NativeFunctions {
   signalUninstall(env: unknown): void;
   dumpRequest(): void;
   monitorTid(): number;
+  ioAvailable(): number;
+  ioOpen(env: unknown, cb: unknown): NativePointer | null;
+  ioClose(io: NativePointer): void;
+  ioReady(io: NativePointer): NativePointer;
+  ioRef(io: NativePointer, on: number): void;
+  ioPoll(io: NativePointer): number;
+  ioListen(io: NativePointer, family: number, addr: string, port: number, backlog: number, flags: number, token: number): number;
+  ioAccept(io: NativePointer, lfd: number, token: number, opts: number, keepAliveS: number): number;
+  ioConnect(
+    io: NativePointer,
+    family: number,
+    addr: string,
+    port: number,
+    localAddr: string | null,
+    localPort: number,
+    token: number,
+    opts: number,
+    keepAliveS: number,
+  ): number;
+  ioSockError(fd: number): number;
+  ioRead(fd: number, buf: Uint8Array, off: number, len: number): number;
+  ioWrite(fd: number, buf: Uint8Array, off: number, len: number): number;
+  ioShutdown(fd: number): number;
+  ioSetopt(fd: number, opts: number, keepAliveS: number): number;
+  ioCloseFd(io: NativePointer, fd: number, reset: number): number;
+  ioAddr(fd: number, peer: number, out: Uint8Array, cap: number): number;
 }
 
 /**
@@ -78,6 +104,8 @@ export interface NativeLib {
   readonly fn: NativeFunctions;
   /** Prototype of rioco_report_fn, for koffi.register. */
   readonly reportFnType: unknown;
+  /** Prototype of rioco_io_fn, for koffi.register. */
+  readonly ioFnType: unknown;
 }
 
 const require = createRequire(import.meta.url);
@@ -114,8 +142,14 @@ function bind(koffi: Koffi, path: string): NativeLib {
   // (one per thread); a second load in the same thread reuses them.
   const types = bindTypes(koffi);
   const f = (decl: string) => lib.func(decl) as unknown;
+  // The ABI first: a stale build may lack functions bound below.
+  const abiVersion = f('int32_t rioco_abi_version()') as () => number;
+  const abi = abiVersion();
+  if (abi !== ABI_VERSION) {
+    throw new Error(`ABI version ${abi}, expected ${ABI_VERSION} (a stale build: rebuild it)`);
+  }
   const fn = {
-    abiVersion: f('int32_t rioco_abi_version()'),
+    abiVersion,
     regionCreate: f('rioco_region *rioco_region_create(int32_t runtime_id, uint32_t capacity, double now_ms, void *env)'),
     regionDestroy: f('void rioco_region_destroy(rioco_region *r)'),
     regionHeader: f('void *rioco_region_header(rioco_region *r)'),
@@ -138,23 +172,40 @@ function bind(koffi: Koffi, path: string): NativeLib {
     signalUninstall: f('void rioco_signal_uninstall(void *env)'),
     dumpRequest: f('void rioco_dump_request()'),
     monitorTid: f('int32_t rioco_monitor_tid()'),
+    ioAvailable: f('int32_t rioco_io_available()'),
+    ioOpen: f('rioco_io *rioco_io_open(void *env, rioco_io_fn *cb)'),
+    ioClose: f('void rioco_io_close(rioco_io *io)'),
+    ioReady: f('void *rioco_io_ready(rioco_io *io)'),
+    ioRef: f('void rioco_io_ref(rioco_io *io, int32_t on)'),
+    ioPoll: f('int32_t rioco_io_poll(rioco_io *io)'),
+    ioListen: f('int32_t rioco_io_listen(rioco_io *io, int32_t family, const char *addr, int32_t port, int32_t backlog, int32_t flags, int32_t token)'),
+    ioAccept: f('int32_t rioco_io_accept(rioco_io *io, int32_t lfd, int32_t token, int32_t opts, int32_t keepalive_s)'),
+    ioConnect: f(
+      'int32_t rioco_io_connect(rioco_io *io, int32_t family, const char *addr, int32_t port, const char *local_addr, int32_t local_port, int32_t token, int32_t opts, int32_t keepalive_s)',
+    ),
+    ioSockError: f('int32_t rioco_io_sock_error(int32_t fd)'),
+    // Buffers are passed as pointers to their bytes for the duration of the call (no copy).
+    ioRead: f('int32_t rioco_io_read(int32_t fd, uint8_t *buf, int32_t off, int32_t len)'),
+    ioWrite: f('int32_t rioco_io_write(int32_t fd, const uint8_t *buf, int32_t off, int32_t len)'),
+    ioShutdown: f('int32_t rioco_io_shutdown(int32_t fd)'),
+    ioSetopt: f('int32_t rioco_io_setopt(int32_t fd, int32_t opts, int32_t keepalive_s)'),
+    ioCloseFd: f('int32_t rioco_io_close_fd(rioco_io *io, int32_t fd, int32_t reset)'),
+    ioAddr: f('int32_t rioco_io_addr(int32_t fd, int32_t peer, _Out_ uint8_t *out, int32_t cap)'),
   } as unknown as NativeFunctions;
-  const abi = fn.abiVersion();
-  if (abi !== ABI_VERSION) {
-    throw new Error(`ABI version ${abi}, expected ${ABI_VERSION} (a stale build: rebuild it)`);
-  }
-  return { path, source: '', koffi, fn, reportFnType: types.reportFn };
+  return { path, source: '', koffi, fn, reportFnType: types.reportFn, ioFnType: types.ioFn };
 }
 
-let boundTypes: { reportFn: unknown } | undefined;
-function bindTypes(koffi: Koffi): { reportFn: unknown } {
+let boundTypes: { reportFn: unknown; ioFn: unknown } | undefined;
+function bindTypes(koffi: Koffi): { reportFn: unknown; ioFn: unknown } {
   if (boundTypes === undefined) {
     koffi.opaque('rioco_region');
     koffi.opaque('rioco_host');
+    koffi.opaque('rioco_io');
     const reportFn = koffi.proto(
       'void rioco_report_fn(int32_t kind, int32_t watch, int32_t runtime_id, int32_t fiber_id, double ms)',
     );
-    boundTypes = { reportFn };
+    const ioFn = koffi.proto('void rioco_io_fn(int32_t count)');
+    boundTypes = { reportFn, ioFn };
   }
   return boundTypes;
 }

@@ -1,0 +1,216 @@
+/**
+ * The socket reactor: this thread's epoll set in the native library (native/src/io.c),
+ * seen from JavaScript. One per thread (per realm), opened on first use and kept until
+ * the thread's environment ends (the native side then closes every descriptor it
+ * still owns).
+ *
+ * Invariants:
+ *  - The native side delivers readiness in batches through one koffi callback into
+ *    `dispatch`, on this thread, inside a callback scope: listeners run there, and the
+ *    fibers they wake run in the microtask checkpoint right after.
+ *  - `listeners[token]` is the listener of the socket registered with `token`;
+ *    tokens are reused (LIFO) after `unregister`. A token is unregistered only after
+ *    its descriptor is closed, so a late event for it finds no listener or a new one
+ *    whose readiness flags tolerate a spurious event (readiness is a hint: the next
+ *    system call says EAGAIN if it was stale).
+ *  - The event loop is held (the uv_poll ref'd) while `holds > 0`; dropping to zero
+ *    unrefs on the next loop turn, so a fiber that wakes and parks again at once costs
+ *    no native call.
+ *  - Every native call here is per socket operation (read, write, accept, …), never
+ *    per fiber switch.
+ */
+import { constants } from 'node:os';
+import { RiocoError } from '../../errors.js';
+import { loadNative, type NativeLib, type NativePointer } from './load.js';
+
+/**
+ * Something registered with the reactor: told the readiness bits of its socket.
+ * @example
+ * ```ts
+ * const token = reactor.register({ onReadiness: (bits) => { if (bits & Readiness.readable) wakeReader(); } });
+ * ```
+ * @beta
+ */
+export interface ReadinessListener {
+  /** Called on this thread with {@link Readiness} bits; must not throw. */
+  onReadiness(readiness: number): void;
+}
+
+const BATCH = 256;
+
+export class SocketReactorImpl {
+  readonly lib: NativeLib;
+  private readonly io: NativePointer;
+  private readonly ready: Int32Array;
+  private listeners: (ReadinessListener | undefined)[] = [undefined];
+  private freeTokens: number[] = [];
+  private holds = 0;
+  private refd = false;
+  private unrefScheduled = false;
+  private readonly addrBuf = Buffer.alloc(256);
+
+  constructor(lib: NativeLib) {
+    this.lib = lib;
+    // Registered once per thread and never unregistered: the io outlives every call.
+    const cb = lib.koffi.register(this.dispatch, lib.koffi.pointer(lib.ioFnType as string));
+    const io = lib.fn.ioOpen(lib.koffi.node.env, cb);
+    if (io === null) {
+      throw new RiocoError('NATIVE_UNAVAILABLE', 'the socket reactor needs Node.js event-loop symbols (uv_poll_*, napi_*) that this process does not export');
+    }
+    this.io = io;
+    this.ready = new Int32Array(lib.koffi.view(lib.fn.ioReady(io), BATCH * 8));
+  }
+
+  private readonly dispatch = (n: number): void => {
+    const ready = this.ready;
+    const listeners = this.listeners;
+    for (let i = 0; i < n; i++) {
+      const l = listeners[ready[2 * i]];
+      if (l === undefined) continue;
+      try {
+        l.onReadiness(ready[2 * i + 1]);
+      } catch (err) {
+        // Never let an exception escape into native code (it would resurface in the
+        // next unrelated koffi call); rethrow it as an uncaught error of its own.
+        process.nextTick(() => {
+          throw err;
+        });
+      }
+    }
+  };
+
+  register(listener: ReadinessListener): number {
+    const token = this.freeTokens.pop() ?? this.listeners.length;
+    this.listeners[token] = listener;
+    return token;
+  }
+
+  unregister(token: number): void {
+    if (token <= 0 || this.listeners[token] === undefined) return;
+    this.listeners[token] = undefined;
+    this.freeTokens.push(token);
+  }
+
+  hold(): void {
+    if (this.holds++ === 0 && !this.refd) {
+      this.refd = true;
+      this.lib.fn.ioRef(this.io, 1);
+    }
+  }
+
+  release(): void {
+    if (--this.holds === 0 && this.refd && !this.unrefScheduled) {
+      this.unrefScheduled = true;
+      setImmediate(this.checkUnref);
+    }
+  }
+
+  private readonly checkUnref = (): void => {
+    this.unrefScheduled = false;
+    if (this.holds === 0 && this.refd) {
+      this.refd = false;
+      this.lib.fn.ioRef(this.io, 0);
+    }
+  };
+
+  listen(family: number, address: string, port: number, backlog: number, flags: number, token: number): number {
+    return this.lib.fn.ioListen(this.io, family, address, port, backlog, flags, token);
+  }
+
+  accept(listenFd: number, token: number, options: number, keepAliveSeconds: number): number {
+    return this.lib.fn.ioAccept(this.io, listenFd, token, options, keepAliveSeconds);
+  }
+
+  connect(
+    family: number,
+    address: string,
+    port: number,
+    localAddress: string | undefined,
+    localPort: number,
+    token: number,
+    options: number,
+    keepAliveSeconds: number,
+  ): number {
+    return this.lib.fn.ioConnect(this.io, family, address, port, localAddress ?? null, localPort, token, options, keepAliveSeconds);
+  }
+
+  socketError(fd: number): number {
+    return this.lib.fn.ioSockError(fd);
+  }
+
+  read(fd: number, buf: Uint8Array, offset: number, length: number): number {
+    return this.lib.fn.ioRead(fd, buf, offset, length);
+  }
+
+  write(fd: number, buf: Uint8Array, offset: number, length: number): number {
+    return this.lib.fn.ioWrite(fd, buf, offset, length);
+  }
+
+  shutdown(fd: number): number {
+    return this.lib.fn.ioShutdown(fd);
+  }
+
+  setOptions(fd: number, options: number, keepAliveSeconds: number): number {
+    return this.lib.fn.ioSetopt(fd, options, keepAliveSeconds);
+  }
+
+  close(fd: number, reset: boolean): number {
+    return this.lib.fn.ioCloseFd(this.io, fd, reset ? 1 : 0);
+  }
+
+  address(fd: number, peer: boolean): { family: 'IPv4' | 'IPv6' | 'unix'; address: string; port: number } | number {
+    const b = this.addrBuf;
+    const n = this.lib.fn.ioAddr(fd, peer ? 1 : 0, b, b.length);
+    if (n < 0) return n;
+    const text = b.toString('utf8', 0, n);
+    const s1 = text.indexOf(' ');
+    const s2 = text.indexOf(' ', s1 + 1);
+    const kind = text.slice(0, s1);
+    return {
+      family: kind === '4' ? 'IPv4' : kind === '6' ? 'IPv6' : 'unix',
+      port: Number(text.slice(s1 + 1, s2)),
+      address: text.slice(s2 + 1),
+    };
+  }
+
+  /** Move ready events into the dispatch without waiting for the loop (tests). */
+  pollNow(): number {
+    const n = this.lib.fn.ioPoll(this.io);
+    if (n > 0) this.dispatch(n);
+    return n;
+  }
+}
+
+let reactor: SocketReactorImpl | null | undefined;
+
+/** This thread's reactor, or null where the native path is unavailable (not Linux, no library). */
+export function reactorOrNull(): SocketReactorImpl | null {
+  if (reactor !== undefined) return reactor;
+  reactor = null;
+  if (process.platform !== 'linux') return null;
+  let lib: NativeLib;
+  try {
+    lib = loadNative();
+  } catch {
+    return null;
+  }
+  if (lib.fn.ioAvailable() !== 1) return null;
+  try {
+    reactor = new SocketReactorImpl(lib);
+  } catch {
+    reactor = null;
+  }
+  return reactor;
+}
+
+let errnoNames: Map<number, string> | undefined;
+
+/** `-104` (or `104`) → `'ECONNRESET'`; unknown numbers → `'E<n>'`. */
+export function errnoName(code: number): string {
+  if (errnoNames === undefined) {
+    errnoNames = new Map();
+    for (const [name, n] of Object.entries(constants.errno)) errnoNames.set(n, name);
+  }
+  const n = Math.abs(code);
+  return errnoNames.get(n) ?? `E${n}`;
+}
