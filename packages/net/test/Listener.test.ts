@@ -172,10 +172,12 @@ for (const driver of DRIVERS) {
         expect(r.filled).toBeGreaterThan(50);
         expect(r.connect).toEqual(emfile);
         // Out of descriptors for the server side of a connection: the native driver reports
-        // it to the accept; libuv (node:net) drops the connection without a word, so the
-        // accept only times out. Either way the listener keeps working:
+        // it to the accept. libuv (node:net) accepts on its own as soon as the connection
+        // arrives, and drops it without a word when it has no descriptor: the accept then
+        // times out (or got the connection, if one was free at that moment). Either way
+        // the listener keeps working:
         if (driver === 'native') expect(r.accept).toEqual(emfile);
-        else expect(r.accept).toMatchObject({ code: 'TIMED_OUT' });
+        else if (r.accept !== 'accepted') expect(r.accept).toMatchObject({ code: 'TIMED_OUT' });
         expect(r.echoed).toBe('ok');
       });
 

@@ -58,9 +58,14 @@ export async function measure(
   return median(samples);
 }
 
-/** Heap bytes retained per item while `hold(count)` keeps `count` items alive. Needs --expose-gc. */
+/**
+ * Heap bytes retained per item while `hold(count)` keeps `count` items alive. Needs
+ * --expose-gc. One untimed hold/release comes first, so what a library allocates once
+ * and keeps (grown pools, queues, compiled code) is not charged to the items.
+ */
 export async function bytesPer(hold: (count: number) => Promise<() => unknown>, count: number): Promise<number> {
   if (!gc) throw new Error('run node with --expose-gc to measure memory');
+  await (await hold(count))();
   gc();
   gc();
   const before = process.memoryUsage().heapUsed;
