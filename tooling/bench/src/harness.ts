@@ -60,21 +60,28 @@ export async function measure(
 
 /**
  * Heap bytes retained per item while `hold(count)` keeps `count` items alive. Needs
- * --expose-gc. One untimed hold/release comes first, so what a library allocates once
- * and keeps (grown pools, queues, compiled code) is not charged to the items.
+ * --expose-gc, and a fresh process (the suites run every row in one): the heap is read
+ * after a full GC before the items exist and again while they are alive. No warm-up
+ * run comes first on purpose: its garbage can stay reachable through a stale register
+ * of the caller and be collected during the measurement, which made fibers look 200 B
+ * smaller than they are (heap snapshots show the real size). So what a library
+ * allocates once (grown queues, compiled code) is charged to the items: ~10-20 B each
+ * at 100k items.
  */
 export async function bytesPer(hold: (count: number) => Promise<() => unknown>, count: number): Promise<number> {
   if (!gc) throw new Error('run node with --expose-gc to measure memory');
-  await (await hold(count))();
-  gc();
-  gc();
-  const before = process.memoryUsage().heapUsed;
+  const before = await settledHeap();
   const release = await hold(count);
-  gc();
-  gc();
-  const after = process.memoryUsage().heapUsed;
+  const alive = await settledHeap();
   await release();
-  return (after - before) / count;
+  return (alive - before) / count;
+}
+
+async function settledHeap(): Promise<number> {
+  await new Promise((resolve) => setImmediate(resolve));
+  (gc as () => void)();
+  (gc as () => void)();
+  return process.memoryUsage().heapUsed;
 }
 
 export function median(xs: number[]): number {
@@ -114,6 +121,8 @@ export interface RowResult {
 export interface BenchRow {
   name: string;
   measure: () => Promise<number | RowResult> | number | RowResult;
+  /** Run the row's process with --expose-gc (memory rows, forced GCs). */
+  exposeGc?: boolean;
 }
 
 /** A table of rows printed as ratios to `baseline`. */
@@ -122,18 +131,22 @@ export interface BenchTable {
   unit: string;
   baseline: string;
   higherIsBetter?: boolean;
+  /** Every row of the table needs --expose-gc. */
+  exposeGc?: boolean;
   rows: BenchRow[];
 }
 
 const ROW_FLAG = '--bench-row';
 
 /**
- * Run a suite. In the parent, every row of every table runs in a fresh
- * `node --expose-gc` process (this same file with `--bench-row t:r`), `RIOCO_BENCH_ROUNDS`
+ * Run a suite. In the parent, every row of every table runs in a fresh node process
+ * (this same file with `--bench-row t:r`), `RIOCO_BENCH_ROUNDS`
  * times (default 5) with the rows interleaved, and the median value per row is printed
  * with its ratio to the baseline and the spread of the rounds (this VM has stretches of
  * seconds in which everything runs up to 2x slower; the median of interleaved rounds is
- * what stays put). The child measures its row and prints one JSON line.
+ * what stays put). The child measures its row and prints one JSON line. Only rows that
+ * ask for it get `--expose-gc`: with that flag V8 runs Rioco's ping-pong up to 2x slower
+ * for its first seconds (measured), which timing rows must not pay.
  * `RIOCO_BENCH_FILTER` (a substring of row names) runs only matching rows (plus each
  * table's baseline).
  */
@@ -159,7 +172,8 @@ export async function runSuite(header: string, tables: BenchTable[]): Promise<vo
     const results = new Map<number, RowResult[]>();
     for (let round = 0; round < rounds; round++) {
       for (const { row, r } of picked) {
-        const child = spawnSync(process.execPath, ['--expose-gc', file, ROW_FLAG, `${t}:${r}`], {
+        const flags = table.exposeGc === true || row.exposeGc === true ? ['--expose-gc'] : [];
+        const child = spawnSync(process.execPath, [...flags, file, ROW_FLAG, `${t}:${r}`], {
           encoding: 'utf8',
           stdio: ['ignore', 'pipe', 'inherit'],
           maxBuffer: 1 << 26,

@@ -1,6 +1,6 @@
 /**
  * Runs every bench suite (src/suites/*.ts, compiled to dist/suites/*.js), each in its
- * own process with --expose-gc so suites cannot disturb each other.
+ * own process (and each suite runs every row in a fresh process of its own).
  * Usage: node tooling/bench/dist/run.js [name-filter]
  */
 import { spawnSync } from 'node:child_process';
@@ -14,7 +14,7 @@ const suites = readdirSync(dir).filter((f) => f.endsWith('.js') && (!filter || f
 console.log(`# Rioco benchmarks — node ${process.version}, ${new Date().toISOString()}`);
 let failed = 0;
 for (const s of suites) {
-  const r = spawnSync(process.execPath, ['--expose-gc', join(dir, s)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [join(dir, s)], { stdio: 'inherit' });
   if (r.status !== 0) {
     failed++;
     console.error(`suite ${s} failed (exit ${r.status})`);

@@ -150,7 +150,6 @@ class FiberExtras {
   name: string | undefined = undefined;
   /** ensure() cleanups, run last-in first-out when the fiber finishes; null = removed. */
   finalizers: ((() => void) | null)[] | null = null;
-  args: readonly unknown[] | undefined = undefined;
   error: unknown = undefined;
   joiners: Joiner[] | null = null;
   deferred: Deferred | null = null;
@@ -209,7 +208,7 @@ export class Fiber<T> implements RootTask<T>, FiberInfo {
   /** Flag bits, plus the resume mode (MODE_SHIFT) and the outcome (OUTCOME_SHIFT). */
   flags = 0;
   epoch = 0;
-  /** Resume value while READY; the result once DONE with O_OK. */
+  /** The body's arguments before it starts; the resume value while READY; the result once DONE with O_OK. */
   value: unknown = undefined;
   /** The body before the fiber starts (flag STARTED clear), then its iterator. */
   iter: AnyIterator | Body<T, readonly unknown[]> | null;
@@ -237,11 +236,9 @@ export class Fiber<T> implements RootTask<T>, FiberInfo {
     this.priority = priority;
     this.locals = locals;
     this.slot = rt.table.alloc();
-    if (name !== undefined || args !== undefined) {
-      const x = (this.x = new FiberExtras());
-      x.name = name;
-      x.args = args;
-    }
+    // The body's arguments wait in `value` until it starts (nothing else uses it before).
+    this.value = args;
+    if (name !== undefined) (this.x = new FiberExtras()).name = name;
   }
 
   // Rarely used state lives in FiberExtras or in flag bits, so a parked fiber stays small.
@@ -756,6 +753,11 @@ export class Runtime implements Scheduler {
    */
   private park(f: Fiber<unknown>, instr: unknown): boolean {
     if ((f.flags & (CANCEL | CLEANING)) === CANCEL) return this.beginCleanup(f);
+    // step() leaves mode M_NEXT and value cleared after every resume.
+    if (instr === YIELD_NOW) {
+      this.enqueue(f);
+      return false;
+    }
     if (!(instr instanceof Suspension)) {
       f.mode = M_THROW;
       f.value = new RiocoError(
@@ -763,12 +765,6 @@ export class Runtime implements Scheduler {
         `a fiber yielded ${describe(instr)}; fibers must only \`yield*\` operations (yield* sleep(1), yield* task, …), never plain \`yield\``,
       );
       return true;
-    }
-    if (instr === YIELD_NOW) {
-      f.mode = M_NEXT;
-      f.value = undefined;
-      this.enqueue(f);
-      return false;
     }
     const s = instr as Suspension<unknown>;
     const epoch = ++f.epoch;
@@ -1204,7 +1200,8 @@ export class Runtime implements Scheduler {
 function startBody(f: Fiber<unknown>): AnyIterator {
   const body = f.iter as Body<unknown, readonly unknown[]>;
   f.iter = null;
-  const args = f.x === null ? undefined : f.x.args;
+  const args = f.value as readonly unknown[] | undefined;
+  f.value = undefined;
   const op = typeof body === 'function' ? (args === undefined ? body() : body(...args)) : body;
   if (op === null || typeof op !== 'object' || typeof (op as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
     throw invalid(`the spawned function returned ${describe(op)}, not an operation; write it as a generator function (function* () { … })`);

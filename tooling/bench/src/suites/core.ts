@@ -414,6 +414,7 @@ await runSuite('# @rioco/core', [
     title: `memory per parked fiber (${N_PARK} parked)`,
     unit: 'B',
     baseline: 'floor',
+    exposeGc: true,
     rows: [
       { name: 'floor', measure: bytes(parkedFloor, N_PARK) },
       { name: 'rioco spawn(function*)', measure: bytes(parkedRioco, N_PARK) },
@@ -459,7 +460,7 @@ await runSuite('# @rioco/core', [
       { name: 'floor', measure: () => measure(yieldFloor, N_YIELD) },
       { name: 'rioco yieldNow', measure: () => measure(yieldRioco, N_YIELD) },
       { name: 'await null', measure: () => measure(yieldAwait, N_YIELD) },
-      { name: 'effection sleep(0)', measure: () => measure(yieldEffection, N_YIELD / 50, { runs: 3 }) },
+      { name: 'effection sleep(0)', measure: () => measure(yieldEffection, N_YIELD / 500, { runs: 3, warmup: 1 }) },
       { name: 'effect yieldNow', measure: () => measure(yieldEffect, N_YIELD / 10, { runs: 3 }) },
     ],
   },

@@ -17,7 +17,7 @@
  * Env: BENCH_QUICK=1 (a tenth of the iterations), BENCH_NO_KEEPER=1 (see startKeeper).
  *
  * Build and run:
- *   cd tooling/bench && ../../node_modules/.bin/tsc -p tsconfig.json && node --expose-gc dist/suites/sync.js
+ *   cd tooling/bench && ../../node_modules/.bin/tsc -p tsconfig.json && node dist/suites/sync.js
  */
 import { run, spawn, suspend, waitReason, yieldNow, type Operation, type Resume, type Task } from '@rioco/core';
 import { channel, Mutex } from '@rioco/sync';

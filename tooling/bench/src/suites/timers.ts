@@ -7,14 +7,13 @@
  * - 100k concurrent sleeps of random 0–50 ms (same seeded durations for every row): total
  *   time, lateness p50/p99 (wake-up time minus start + ms), each row in its own process.
  *   effection needs ~20 s for 100k, so it runs in a separate 10k table with its own baseline.
- *   Every run starts after a forced full GC (the harness convention), except the row marked
- *   "no forced GC": V8 deoptimizes much of Rioco's core ("weak objects") at a full GC, which
- *   costs a 10k-sleep run ~40% more; that row shows the steady state.
+ *   No forced GC between runs: a full GC makes V8 drop optimized code, which no running
+ *   program does to itself.
  * - Memory per pending sleep, each sleep in its own fiber / task / async function (a parked
- *   fiber counts: Rioco's row is split into the fiber's own part and the sleep's part).
+ *   fiber counts: two more rows show a parked Rioco fiber alone and a bare timer entry).
  * - Churn: start a sleep and cancel it, many times.
  *
- * Run: cd tooling/bench && ../../node_modules/.bin/tsc -p tsconfig.json && node --expose-gc dist/suites/timers.js
+ * Run: pnpm bench timers (or node tooling/bench/dist/suites/timers.js after a build)
  */
 import { setTimeout as sleepP } from 'node:timers/promises';
 import { run, spawn, suspend, useScheduler, wait, yieldNow, type Operation, type Task } from '@rioco/core';
@@ -295,15 +294,13 @@ function churnEffect(n: number): Promise<void> {
 }
 
 // ---------------- main ----------------
-/** One run of `fn` over the seeded durations (after a warm-up run): total time and lateness. */
-function sleepRow(n: number, fn: Runner, runs: number, gcFirst: boolean): () => Promise<RowResult> {
+/** Runs of `fn` over the seeded durations (after a warm-up run): total time and lateness. */
+function sleepRow(n: number, fn: Runner, runs: number): () => Promise<RowResult> {
   return async () => {
     const ms = durations(n, 42);
-    const gc = (globalThis as { gc?: () => void }).gc;
     await fn(ms, new Float64Array(n)); // warm-up
     const outcomes: Outcome[] = [];
     for (let k = 0; k < runs; k++) {
-      if (gcFirst) gc?.();
       const late = new Float64Array(n);
       const t0 = performance.now();
       await fn(ms, late);
@@ -321,7 +318,6 @@ function sleepRow(n: number, fn: Runner, runs: number, gcFirst: boolean): () => 
   };
 }
 
-const b = (v: number): number => Math.round(v);
 const ns = 'ns/op';
 
 await runSuite(`# @rioco/timers — N=${N} sleeps of 0–${MAX_MS} ms`, [
@@ -330,11 +326,10 @@ await runSuite(`# @rioco/timers — N=${N} sleeps of 0–${MAX_MS} ms`, [
     unit: 'ms',
     baseline: 'timers/promises setTimeout',
     rows: [
-      { name: 'timers/promises setTimeout', measure: sleepRow(N, timersPromises, RUNS, true) },
-      { name: 'setTimeout promise', measure: sleepRow(N, setTimeoutPromise, RUNS, true) },
-      { name: 'rioco sleep (fiber each)', measure: sleepRow(N, rioco, RUNS, true) },
-      { name: 'rioco sleep, no forced GC', measure: sleepRow(N, rioco, RUNS, false) },
-      { name: 'effect Effect.sleep (forked)', measure: sleepRow(N, effect, RUNS, true) },
+      { name: 'timers/promises setTimeout', measure: sleepRow(N, timersPromises, RUNS) },
+      { name: 'setTimeout promise', measure: sleepRow(N, setTimeoutPromise, RUNS) },
+      { name: 'rioco sleep (fiber each)', measure: sleepRow(N, rioco, RUNS) },
+      { name: 'effect Effect.sleep (forked)', measure: sleepRow(N, effect, RUNS) },
     ],
   },
   {
@@ -342,31 +337,22 @@ await runSuite(`# @rioco/timers — N=${N} sleeps of 0–${MAX_MS} ms`, [
     unit: 'ms',
     baseline: 'timers/promises setTimeout',
     rows: [
-      { name: 'timers/promises setTimeout', measure: sleepRow(N_EFFECTION, timersPromises, RUNS_EFFECTION, true) },
-      { name: 'rioco sleep (fiber each)', measure: sleepRow(N_EFFECTION, rioco, RUNS_EFFECTION, true) },
-      { name: 'rioco sleep, no forced GC', measure: sleepRow(N_EFFECTION, rioco, RUNS_EFFECTION, false) },
-      { name: 'effection sleep (spawned)', measure: sleepRow(N_EFFECTION, effectionRunner, RUNS_EFFECTION, true) },
+      { name: 'timers/promises setTimeout', measure: sleepRow(N_EFFECTION, timersPromises, RUNS_EFFECTION) },
+      { name: 'rioco sleep (fiber each)', measure: sleepRow(N_EFFECTION, rioco, RUNS_EFFECTION) },
+      { name: 'effection sleep (spawned)', measure: sleepRow(N_EFFECTION, effectionRunner, RUNS_EFFECTION) },
     ],
   },
   {
     title: 'memory per pending sleep (heap bytes)',
     unit: 'B',
     baseline: 'timers/promises in async fn',
+    exposeGc: true,
     rows: [
       { name: 'timers/promises in async fn', measure: () => bytesPer(memTimersPromises, N) },
       { name: 'setTimeout promise in async fn', measure: () => bytesPer(memSetTimeoutPromise, N) },
-      {
-        name: 'rioco sleep, fiber each',
-        measure: async () => {
-          const fiberOnly = await bytesPer((n) => memRioco(n, () => PLAIN_WAIT), N);
-          const riocoSleep = await bytesPer((n) => memRioco(n, () => sleep(LONG)), N);
-          const entry = await bytesPer(memTimerEntries, N);
-          return {
-            value: riocoSleep,
-            extra: { 'parked fiber': `${b(fiberOnly)} B`, 'sleep itself': `${b(riocoSleep - fiberOnly)} B`, 'bare timer entry': `${b(entry)} B` },
-          };
-        },
-      },
+      { name: 'rioco sleep, fiber each', measure: () => bytesPer((n) => memRioco(n, () => sleep(LONG)), N) },
+      { name: 'rioco parked fiber alone (no sleep)', measure: () => bytesPer((n) => memRioco(n, () => PLAIN_WAIT), N) },
+      { name: 'rioco bare timer entry (no fiber)', measure: () => bytesPer(memTimerEntries, N) },
       { name: 'effect sleep, forked fiber each', measure: () => bytesPer(memEffect, N) },
       { name: `effection sleep, task each (${N_EFFECTION / 1000}k)`, measure: () => bytesPer(memEffection, N_EFFECTION) },
     ],
