@@ -48,7 +48,10 @@ const RESOLVED = Promise.resolve();
  * The host timer may fire a little before `at` on this clock (Node's timers count whole
  * milliseconds of a cached loop time), and a far deadline is reached in steps of at most
  * 2^31-1 ms; both are harmless because the runtime re-arms for whatever is still pending
- * each time the host timer fires.
+ * each time the host timer fires. A deadline less than a millisecond away is armed with
+ * `setImmediate` instead (Node's shortest `setTimeout` is 1 ms of that cached time, which
+ * made such a sleep wake up to 2 ms late): the loop checks again after its next poll,
+ * so a sleep wakes within a fraction of a millisecond of its deadline, never before it.
  *
  * @example
  * ```ts
@@ -58,8 +61,9 @@ const RESOLVED = Promise.resolve();
  */
 export class RealClock implements Clock {
   readonly virtual = false;
-  /** What the host timer is set to (`handle` undefined: nothing). */
-  private handle: ReturnType<typeof setTimeout> | undefined;
+  /** What the host timer is set to (`handle` undefined: nothing); an Immediate below 1 ms. */
+  private handle: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
+  private immediate = false;
   private armedAt = Infinity;
   private armedRef = true;
   /** What the runtime asked for last; applied by `apply`. */
@@ -101,7 +105,7 @@ export class RealClock implements Clock {
     const ref = this.wantRef;
     const h0 = this.handle;
     if (at === null) {
-      if (h0 !== undefined) clearTimeout(h0);
+      if (h0 !== undefined) this.clearHost(h0);
       this.handle = undefined;
       this.armedAt = Infinity;
       this.fire = null;
@@ -116,14 +120,26 @@ export class RealClock implements Clock {
         }
         return;
       }
-      clearTimeout(h0);
+      this.clearHost(h0);
     }
     this.armedAt = at;
     this.armedRef = ref;
-    const delay = Math.ceil(at - performance.now());
-    const h = setTimeout(this.onHostTimer, delay <= 0 ? 0 : delay > MAX_HOST_DELAY ? MAX_HOST_DELAY : delay);
+    const delay = at - performance.now();
+    let h: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate>;
+    if (delay < 1) {
+      this.immediate = true;
+      h = setImmediate(this.onHostTimer);
+    } else {
+      this.immediate = false;
+      h = setTimeout(this.onHostTimer, delay > MAX_HOST_DELAY ? MAX_HOST_DELAY : Math.ceil(delay));
+    }
     if (!ref) h.unref();
     this.handle = h;
+  }
+
+  private clearHost(h: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate>): void {
+    if (this.immediate) clearImmediate(h as ReturnType<typeof setImmediate>);
+    else clearTimeout(h as ReturnType<typeof setTimeout>);
   }
 }
 

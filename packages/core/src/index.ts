@@ -25,6 +25,7 @@ export { main } from './main.js';
 export { spawn, suspend, yieldNow, supervisor, useScheduler, currentFiber, waitReason } from './spawn.js';
 export { wait, useAbortSignal } from './interop.js';
 export { ensure } from './ensure.js';
+export { timerWait, type TimerWaitOptions } from './timerWait.js';
 export { FiberLocal } from './FiberLocal.js';
 export { useScope, createScope, type Scope, type DetachedScope } from './Scope.js';
 export {

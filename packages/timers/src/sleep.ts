@@ -1,6 +1,5 @@
-import { useScheduler, type Instruction, type Operation } from '@rioco/core';
+import { timerWait, type Operation } from '@rioco/core';
 import { checkDuration, checkInstant, checkRef } from './internal/args.js';
-import { sleepWait } from './internal/sleepWait.js';
 
 /**
  * Options of {@link sleep} and {@link sleepUntil}.
@@ -14,23 +13,6 @@ export interface SleepOptions {
    * Default `true`.
    */
   ref?: boolean;
-}
-
-/** A lazy sleep: nothing is armed until a fiber `yield*`s it, so an unused one costs nothing. */
-class Sleep implements Operation<void> {
-  private readonly t: number;
-  private readonly absolute: boolean;
-  private readonly ref: boolean;
-  constructor(t: number, absolute: boolean, ref: boolean) {
-    this.t = t;
-    this.absolute = absolute;
-    this.ref = ref;
-  }
-  [Symbol.iterator](): Iterator<Instruction, void, unknown> {
-    const s = useScheduler();
-    const at = this.absolute ? this.t : s.clock.now() + this.t;
-    return sleepWait(s, at, this.ref)[Symbol.iterator]();
-  }
 }
 
 /**
@@ -62,7 +44,8 @@ class Sleep implements Operation<void> {
  * @public
  */
 export function sleep(ms: number, options?: SleepOptions): Operation<void> {
-  return new Sleep(checkDuration('sleep(ms)', ms), false, checkRef('sleep', options));
+  // Lazy and stateless: nothing is armed until a fiber `yield*`s it (core's timer wait).
+  return timerWait(checkDuration('sleep(ms)', ms), { relative: true, ref: checkRef('sleep', options) });
 }
 
 /**
@@ -83,5 +66,5 @@ export function sleep(ms: number, options?: SleepOptions): Operation<void> {
  * @public
  */
 export function sleepUntil(deadline: number, options?: SleepOptions): Operation<void> {
-  return new Sleep(checkInstant('sleepUntil(deadline)', deadline), true, checkRef('sleepUntil', options));
+  return timerWait(checkInstant('sleepUntil(deadline)', deadline), { ref: checkRef('sleepUntil', options) });
 }

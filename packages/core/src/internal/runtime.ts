@@ -60,11 +60,12 @@ import {
   REASON_JOIN,
   REASON_YIELD,
   REASON_SUSPEND,
+  REASON_TIMER,
   reasons,
   WaitReason,
 } from './waitReason.js';
 import { PriorityQueue, SeededQueue, type ReadyQueue } from './readyQueue.js';
-import { TimerQueue, type TimerEntry } from './timerQueue.js';
+import { TimerQueue, TimerEntry } from './timerQueue.js';
 import {
   FiberTable,
   type TableMemory,
@@ -196,6 +197,65 @@ export function yieldNowOp(): Suspension<void> {
 }
 
 /**
+ * What a timer wait yields: park() reads the wait from `pendingTimer`, which the
+ * operation's next() sets right before yielding (park runs synchronously after it, so
+ * one shared instruction serves every timer wait of the thread).
+ *
+ * Code that wraps the instructions of an operation (timeout()'s driver re-yields each
+ * wait as its own Suspension and registers the original with a proxy resume) goes
+ * through `register` instead: the general protocol, with a callback timer and a
+ * closure, also synchronous with the yield.
+ */
+let pendingTimer: TimerWaitOp | null = null;
+/** The runtime of the fiber that set `pendingTimer`. */
+let pendingTimerRt: Runtime | null = null;
+function registerTimer(resume: Resume<void>): () => void {
+  const w = pendingTimer as TimerWaitOp;
+  const rt = pendingTimerRt as Runtime;
+  pendingTimer = null;
+  pendingTimerRt = null;
+  const at = w.relative ? rt.clock.now() + w.t : w.t;
+  const e = rt.addTimer(at, () => resume.ok(), w.ref);
+  return () => e.cancel();
+}
+const TIMER_WAIT = new Suspension<void>(registerTimer, REASON_TIMER, undefined, false);
+
+/**
+ * A timer wait: parks the fiber until the clock reads `t` (or `t` ms after the wait
+ * starts, when `relative`), as one entry of the runtime's timer queue that resumes the
+ * fiber itself — no closure, no resume handle. Stateless (the resume token tells the
+ * second next() from the first), so one value can be run by many fibers at once.
+ */
+export class TimerWaitOp implements Iterator<Suspension<unknown>, void, unknown> {
+  readonly t: number;
+  readonly relative: boolean;
+  readonly ref: boolean;
+  constructor(t: number, relative: boolean, ref: boolean) {
+    this.t = t;
+    this.relative = relative;
+    this.ref = ref;
+  }
+  [Symbol.iterator](): this {
+    if (current === undefined) {
+      throw new RiocoError('NO_CURRENT_FIBER', 'a timer wait (sleep) must run inside a fiber: yield* it from run() or spawn()');
+    }
+    return this;
+  }
+  next(token?: unknown): IteratorResult<Suspension<unknown>, void> {
+    if (token === RESUMED) return DONE as IteratorResult<Suspension<unknown>, void>;
+    pendingTimer = this;
+    pendingTimerRt = (current as Fiber<unknown>).rt;
+    return TIMER_WAIT as unknown as IteratorResult<Suspension<unknown>, void>;
+  }
+  return(): IteratorResult<Suspension<unknown>, void> {
+    return { done: true, value: undefined };
+  }
+  throw(error: unknown): never {
+    throw error;
+  }
+}
+
+/**
  * A fiber. It is also the Task handed to users (one object per fiber).
  */
 export class Fiber<T> implements RootTask<T>, FiberInfo {
@@ -213,7 +273,8 @@ export class Fiber<T> implements RootTask<T>, FiberInfo {
   /** The body before the fiber starts (flag STARTED clear), then its iterator. */
   iter: AnyIterator | Body<T, readonly unknown[]> | null;
   wait: Suspension<unknown> | null = null;
-  teardown: (() => void) | void | null = null;
+  /** While parked: what undoes the wait — the register's teardown, or a timer wait's entry. */
+  teardown: (() => void) | TimerEntry | void | null = null;
   lastChild: Fiber<unknown> | null = null;
   prevSibling: Fiber<unknown> | null = null;
   nextSibling: Fiber<unknown> | null = null;
@@ -470,6 +531,10 @@ export class Runtime implements Scheduler {
       if (e.ref) this.refs--;
       else this.unrefs--;
     };
+    this.timers.fiberFired = (fiber, epoch) => {
+      const f = fiber as Fiber<unknown>;
+      if (f.epoch === epoch) this.resumeFiber(f, M_NEXT, undefined);
+    };
     liveRuntimes.add(this);
     if (!beforeExitInstalled) {
       beforeExitInstalled = true;
@@ -508,7 +573,7 @@ export class Runtime implements Scheduler {
   }
 
   /** Internal form of setTimer: returns the entry itself (one allocation less). */
-  addTimer(at: number, callback: () => void, ref: boolean): TimerEntry {
+  addTimer(at: number, callback: (() => void) | null, ref: boolean): TimerEntry {
     if (ref) this.refs++;
     else this.unrefs++;
     return this.timers.add(at, callback, ref);
@@ -758,6 +823,12 @@ export class Runtime implements Scheduler {
       this.enqueue(f);
       return false;
     }
+    if (instr === TIMER_WAIT) {
+      this.parkOnTimer(f, pendingTimer as TimerWaitOp);
+      pendingTimer = null;
+      pendingTimerRt = null;
+      return false;
+    }
     if (!(instr instanceof Suspension)) {
       f.mode = M_THROW;
       f.value = new RiocoError(
@@ -804,6 +875,26 @@ export class Runtime implements Scheduler {
     }
     if (this.hooks !== null) for (const h of this.hooks) h.park?.(f, f.waitingOn as string);
     return false;
+  }
+
+  /** Park `f` on a timer entry that resumes it itself (see TimerWaitOp). */
+  private parkOnTimer(f: Fiber<unknown>, w: TimerWaitOp): void {
+    const epoch = ++f.epoch;
+    f.wait = TIMER_WAIT;
+    f.st = S_PARKED;
+    const base = f.slot * SLOT_WORDS;
+    const i32 = this.table.i32;
+    i32[base + F_STATE] = S_PARKED;
+    i32[base + F_REASON] = REASON_TIMER.id;
+    if (this.timestamps) this.table.f64[f.slot * 8 + D_SINCE] = this.coarseNow;
+    const at = w.relative ? this.clock.now() + w.t : w.t;
+    // The entry itself is the wake source the runtime counts (ref'd or not): the wait
+    // is internal, so virtual time can jump to it.
+    const e = this.addTimer(at, null, w.ref);
+    e.fiber = f;
+    e.epoch = epoch;
+    f.teardown = e;
+    if (this.hooks !== null) for (const h of this.hooks) h.park?.(f, REASON_TIMER.label);
   }
 
   /** Called by a Resume whose epoch matched. */
@@ -1021,7 +1112,9 @@ export class Runtime implements Scheduler {
       f.flags &= ~EXTERNAL;
       this.refs--;
     }
-    if (typeof td === 'function') {
+    if (td instanceof TimerEntry) {
+      td.cancel();
+    } else if (typeof td === 'function') {
       try {
         td();
       } catch (e) {

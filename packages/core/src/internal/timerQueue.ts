@@ -16,6 +16,9 @@
  * - `refCount` counts the ref'd entries in the heap; `onSettle` is called exactly once
  *   per entry, when it leaves the heap (fired or cancelled), for the runtime's
  *   wake-source accounting.
+ * - An entry either has a callback (setTimer) or is a timer wait: `fiber` parked on the
+ *   entry itself, with the `epoch` of that park; firing calls `fiberFired` instead of a
+ *   callback, and a wait whose fiber was resumed or cancelled meanwhile is ignored there.
  * - `fireDue` first takes every due entry out, then runs the callbacks: an entry added by
  *   a callback waits for the next turn even when already due (a callback that re-arms
  *   itself cannot spin the loop forever), and one cancelled by an earlier callback of
@@ -31,11 +34,17 @@ const MIN_CAPACITY = 64;
 
 export class TimerEntry implements TimerHandle {
   callback: (() => void) | null;
+  /**
+   * A fiber parked on this entry itself (a timer wait: no callback), and the park it
+   * belongs to; firing hands both to the queue's `fiberFired`.
+   */
+  fiber: unknown = null;
+  epoch = 0;
   readonly ref: boolean;
   /** Heap position, or FIRING / SETTLED. */
   index = SETTLED;
   readonly owner: TimerQueue;
-  constructor(owner: TimerQueue, callback: () => void, ref: boolean) {
+  constructor(owner: TimerQueue, callback: (() => void) | null, ref: boolean) {
     this.owner = owner;
     this.callback = callback;
     this.ref = ref;
@@ -53,6 +62,7 @@ export class TimerEntry implements TimerHandle {
     else if (i === FIRING) {
       // Already out of the heap and counted as settled: just make sure it will not run.
       this.callback = null;
+      this.fiber = null;
       this.index = SETTLED;
     }
   }
@@ -68,6 +78,8 @@ export class TimerQueue {
   onChange: () => void = () => {};
   /** Called when an entry leaves the queue (fired or cancelled), for wake-source accounting. */
   onSettle: (e: TimerEntry) => void = () => {};
+  /** A timer wait fired: resume `fiber` if it is still in the park `epoch`. */
+  fiberFired: (fiber: unknown, epoch: number) => void = () => {};
 
   get size(): number {
     return this.items.length;
@@ -77,7 +89,7 @@ export class TimerQueue {
     return this.items[0];
   }
 
-  add(at: number, callback: () => void, ref: boolean): TimerEntry {
+  add(at: number, callback: (() => void) | null, ref: boolean): TimerEntry {
     const e = new TimerEntry(this, callback, ref);
     if (ref) this.refCount++;
     const n = this.items.length;
@@ -93,6 +105,7 @@ export class TimerQueue {
     this.take(i);
     e.index = SETTLED;
     e.callback = null;
+    e.fiber = null;
     if (e.ref) this.refCount--;
     this.onSettle(e);
     if (i === 0) this.onChange();
@@ -115,12 +128,34 @@ export class TimerQueue {
     }
     let n = 0;
     if (first !== null) {
-      n += run(first);
-      if (rest !== null) for (let i = 0; i < rest.length; i++) n += run(rest[i]);
+      n += this.run(first);
+      if (rest !== null) for (let i = 0; i < rest.length; i++) n += this.run(rest[i]);
     }
     // Always: the clock forgot its spent host timer and needs the next deadline.
     this.onChange();
     return n;
+  }
+
+  /** Run one taken-out entry unless a callback of the same batch cancelled it. */
+  private run(e: TimerEntry): number {
+    const cb = e.callback;
+    const f = e.fiber;
+    e.callback = null;
+    e.fiber = null;
+    e.index = SETTLED;
+    if (f !== null) {
+      this.fiberFired(f, e.epoch);
+      return 1;
+    }
+    if (cb === null) return 0;
+    try {
+      cb();
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+    return 1;
   }
 
   /** Remove the entry at heap position `i`, keeping the heap shape. */
@@ -209,18 +244,4 @@ export class TimerQueue {
   }
 }
 
-/** Run one taken-out entry unless a callback of the same batch cancelled it. */
-function run(e: TimerEntry): number {
-  const cb = e.callback;
-  e.callback = null;
-  e.index = SETTLED;
-  if (cb === null) return 0;
-  try {
-    cb();
-  } catch (err) {
-    queueMicrotask(() => {
-      throw err;
-    });
-  }
-  return 1;
-}
+

@@ -46,6 +46,8 @@ export function internReason(label: string): WaitReason {
 
 export const NO_REASON = internReason('nothing');
 export const REASON_YIELD = internReason('yield');
+/** A timer wait (what @rioco/timers' sleep() parks on). */
+export const REASON_TIMER = internReason('timers.sleep');
 export const REASON_JOIN = internReason('join');
 export const REASON_CHILDREN = internReason('children');
 export const REASON_PROMISE = internReason('promise');

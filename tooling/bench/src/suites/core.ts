@@ -303,6 +303,31 @@ function yieldFloor(n: number): Promise<unknown> {
     for (let i = 0; i < n; i++) yield floorYield;
   });
 }
+/**
+ * The floor's yield made through `yield*` on an operation object, as every typed
+ * operation API (Rioco's included) must: what `yield*` delegation costs by itself.
+ */
+const FLOOR_DONE = { done: true as const, value: undefined };
+const FLOOR_YIELD_STEP = { done: false as const, value: floorYield };
+const floorYieldOp = {
+  pending: false,
+  [Symbol.iterator]() {
+    this.pending = true;
+    return this;
+  },
+  next(): IteratorResult<Park, void> {
+    if (this.pending) {
+      this.pending = false;
+      return FLOOR_YIELD_STEP;
+    }
+    return FLOOR_DONE;
+  },
+};
+function yieldFloorOp(n: number): Promise<unknown> {
+  return floorRun(function* (): FloorOp<void> {
+    for (let i = 0; i < n; i++) yield* floorYieldOp;
+  });
+}
 async function yieldAwait(n: number): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/await-thenable -- the yield being measured
   for (let i = 0; i < n; i++) await null;
@@ -458,6 +483,7 @@ await runSuite('# @rioco/core', [
     baseline: 'floor',
     rows: [
       { name: 'floor', measure: () => measure(yieldFloor, N_YIELD) },
+      { name: 'floor, yield* operation', measure: () => measure(yieldFloorOp, N_YIELD) },
       { name: 'rioco yieldNow', measure: () => measure(yieldRioco, N_YIELD) },
       { name: 'await null', measure: () => measure(yieldAwait, N_YIELD) },
       { name: 'effection sleep(0)', measure: () => measure(yieldEffection, N_YIELD / 500, { runs: 3, warmup: 1 }) },
@@ -465,13 +491,18 @@ await runSuite('# @rioco/core', [
     ],
   },
   {
-    title: 'per-fiber cost as the tree grows (spawn(gen(i)) + join)',
+    // All fibers of a size are alive at once; async/await beside each size shows what the
+    // machine itself (caches, GC of that many live objects) adds as the count grows.
+    title: 'per-fiber cost as the tree grows (spawn(gen(i)) + join, all alive at once)',
     unit: 'ns',
     baseline: 'rioco spawn+join 1000',
-    rows: (quick ? [1_000, 10_000, 100_000] : [1_000, 10_000, 100_000, 1_000_000]).map((n) => ({
-      name: `rioco spawn+join ${n}`,
+    rows: (quick ? [1_000, 10_000, 100_000] : [1_000, 10_000, 100_000, 1_000_000]).flatMap((n) => {
       // The same number of fibers per run for every size, so warm-up is alike.
-      measure: () => measure((k) => spawnRiocoArgs(k), n, { runs: n >= 1_000_000 ? 3 : 7, warmup: Math.max(2, 1_000_000 / n) }),
-    })),
+      const opts = { runs: n >= 1_000_000 ? 3 : 7, warmup: Math.max(2, 1_000_000 / n) };
+      return [
+        { name: `rioco spawn+join ${n}`, measure: () => measure((k) => spawnRiocoArgs(k), n, opts) },
+        { name: `async/await ${n}`, measure: () => measure(spawnAsync, n, opts) },
+      ];
+    }),
   },
 ]);
