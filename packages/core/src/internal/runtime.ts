@@ -245,7 +245,7 @@ export class TimerWaitOp implements Iterator<Suspension<unknown>, void, unknown>
     if (token === RESUMED) return DONE as IteratorResult<Suspension<unknown>, void>;
     pendingTimer = this;
     pendingTimerRt = (current as Fiber<unknown>).rt;
-    return TIMER_WAIT as unknown as IteratorResult<Suspension<unknown>, void>;
+    return TIMER_WAIT;
   }
   return(): IteratorResult<Suspension<unknown>, void> {
     return { done: true, value: undefined };
@@ -838,14 +838,7 @@ export class Runtime implements Scheduler {
       return true;
     }
     const s = instr as Suspension<unknown>;
-    const epoch = ++f.epoch;
-    f.wait = s;
-    f.st = S_PARKED;
-    const base = f.slot * SLOT_WORDS;
-    const i32 = this.table.i32;
-    i32[base + F_STATE] = S_PARKED;
-    i32[base + F_REASON] = s.reason.id;
-    if (this.timestamps) this.table.f64[f.slot * 8 + D_SINCE] = this.coarseNow;
+    const epoch = this.markParked(f, s);
     this.registering = f;
     this.syncResumed = false;
     let td: (() => void) | void = undefined;
@@ -877,16 +870,22 @@ export class Runtime implements Scheduler {
     return false;
   }
 
-  /** Park `f` on a timer entry that resumes it itself (see TimerWaitOp). */
-  private parkOnTimer(f: Fiber<unknown>, w: TimerWaitOp): void {
+  /** Record that `f` parks on `s` (fiber and table); returns the new park's epoch. */
+  private markParked(f: Fiber<unknown>, s: Suspension<unknown>): number {
     const epoch = ++f.epoch;
-    f.wait = TIMER_WAIT;
+    f.wait = s;
     f.st = S_PARKED;
     const base = f.slot * SLOT_WORDS;
     const i32 = this.table.i32;
     i32[base + F_STATE] = S_PARKED;
-    i32[base + F_REASON] = REASON_TIMER.id;
+    i32[base + F_REASON] = s.reason.id;
     if (this.timestamps) this.table.f64[f.slot * 8 + D_SINCE] = this.coarseNow;
+    return epoch;
+  }
+
+  /** Park `f` on a timer entry that resumes it itself (see TimerWaitOp). */
+  private parkOnTimer(f: Fiber<unknown>, w: TimerWaitOp): void {
+    const epoch = this.markParked(f, TIMER_WAIT);
     const at = w.relative ? this.clock.now() + w.t : w.t;
     // The entry itself is the wake source the runtime counts (ref'd or not): the wait
     // is internal, so virtual time can jump to it.

@@ -21,7 +21,7 @@ import type { SocketAddress } from '../SocketAddress.js';
 import type { WaitOptions } from '../WaitOptions.js';
 import { SocketClosedError, type NetError } from '../errors.js';
 import { BlockingOp, NOT_READY, type NotReady } from './BlockingOp.js';
-import { Waiter } from './Waiter.js';
+import { Waiter, wakeFirst } from './Waiter.js';
 import { mapNodeError } from './nodeErrors.js';
 import { disown, ownByCurrentFiber, type Owned, type Registry } from './ownership.js';
 import { label } from './address.js';
@@ -123,14 +123,7 @@ export class ListenerState<S> implements Owned, ListenerDriver<S> {
   };
 
   wakeOne(): void {
-    const list = this.acceptors;
-    while (list.length > 0) {
-      const w = list.shift() as Waiter;
-      if (w.parked) {
-        w.wake();
-        return;
-      }
-    }
+    wakeFirst(this.acceptors);
   }
 
   take(): S | undefined {

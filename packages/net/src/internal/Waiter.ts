@@ -115,6 +115,17 @@ export class Waiter {
   }
 }
 
+/** Wake the first fiber of `list` still parked (dropping the ones that left); FIFO. */
+export function wakeFirst(list: Waiter[]): void {
+  while (list.length > 0) {
+    const w = list.shift() as Waiter;
+    if (w.parked) {
+      w.wake();
+      return;
+    }
+  }
+}
+
 export function timeoutError(what: string): TimeoutError {
   return new TimeoutError(`${what} timed out`);
 }

@@ -25,7 +25,7 @@ import { Family, ListenFlags, Readiness, StreamFlags, waitReason, type Instructi
 import type { SocketAddress } from '../SocketAddress.js';
 import { SocketClosedError, type NetError } from '../errors.js';
 import { BlockingOp, NOT_READY, type NotReady } from './BlockingOp.js';
-import { Waiter } from './Waiter.js';
+import { Waiter, wakeFirst } from './Waiter.js';
 import { disown, ownByCurrentFiber, type Owned, type Registry } from './ownership.js';
 import { inet, label, unix } from './address.js';
 import type { StreamConfig } from './connectOp.js';
@@ -100,14 +100,7 @@ export class NativeListenerState<S> implements Owned, ListenerDriver<S>, Readine
   }
 
   wakeOne(): void {
-    const list = this.acceptors;
-    while (list.length > 0) {
-      const w = list.shift() as Waiter;
-      if (w.parked) {
-        w.wake();
-        return;
-      }
-    }
+    wakeFirst(this.acceptors);
   }
 
   mayHavePending(): boolean {
