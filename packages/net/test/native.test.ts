@@ -4,7 +4,9 @@ import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { errnoName, socketReactor } from '@rioco/core';
+import { errnoName, runTest, socketReactor, spawn } from '@rioco/core';
+import { connect, listen } from '@rioco/net';
+import { portOf, turn, until, useDriver } from './helpers.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const nodeArgs = (name: string): string[] => ['--no-deprecation', '--import', 'tsx', '--conditions=@rioco/source', fixture(name)];
@@ -35,6 +37,8 @@ function start(name: string): { out: () => string; waitFor: (text: string) => Pr
 }
 
 describe.runIf(socketReactor() !== null)('native readiness path', () => {
+  useDriver('native');
+
   it('a fiber parked in accept() keeps the process alive; it exits once the fiber is done', async () => {
     const p = start('accept-one.ts');
     await p.waitFor('listening');
@@ -69,6 +73,41 @@ describe.runIf(socketReactor() !== null)('native readiness path', () => {
       for (const fd of fds) expect(existsSync(`/proc/self/fd/${fd}`)).toBe(false);
     }
   });
+
+  it('every fiber parked on a native socket holds the event loop: reader, writer, acceptor, connector', () =>
+    runTest(function* () {
+      const reactor = socketReactor() as unknown as { holds: number };
+      using l = yield* listen({ host: '127.0.0.1', port: 0 });
+      const base = reactor.holds;
+      const acceptor = spawn(function* () {
+        yield* l.accept();
+      });
+      yield* turn();
+      expect(reactor.holds).toBe(base + 1);
+      yield* acceptor.halt();
+      expect(reactor.holds).toBe(base);
+      const connector = spawn(function* () {
+        yield* connect({ host: '127.0.0.1', port: portOf(l) });
+      });
+      expect(reactor.holds).toBe(base); // not started yet
+      yield* turn();
+      yield* connector.halt(); // parked in connect (or done): nothing held afterwards
+      expect(reactor.holds).toBe(base);
+      using c = yield* connect({ host: '127.0.0.1', port: portOf(l) });
+      using _s = yield* l.accept();
+      const reader = spawn(function* () {
+        return yield* c.read(); // s never writes
+      });
+      // A writer to a peer that does not read (s) parks once the kernel's buffers are full.
+      const writer = spawn(function* () {
+        for (;;) yield* c.write(Buffer.alloc(1 << 20));
+      });
+      yield* until(() => c.bufferedWriteBytes > 0 && reactor.holds === base + 2, 'the writer to park');
+      yield* writer.halt();
+      expect(reactor.holds).toBe(base + 1);
+      yield* reader.halt();
+      expect(reactor.holds).toBe(base);
+    }));
 
   it('names system errors', () => {
     expect(errnoName(-104)).toBe('ECONNRESET');

@@ -40,6 +40,7 @@ let slabOff = 0;
 
 export class NativeStreamState extends StreamState implements ReadinessListener {
   readonly r: SocketReactor;
+  readonly keepAlive: SocketReactor;
   readonly token: number;
   fd = -1;
   readable = true;
@@ -63,6 +64,7 @@ export class NativeStreamState extends StreamState implements ReadinessListener 
   constructor(r: SocketReactor, remote: SocketAddress | null, unixPath: string | undefined, serverSide: boolean) {
     super();
     this.r = r;
+    this.keepAlive = r;
     this.token = r.register(this);
     this.remoteAddr = remote;
     this.unixPath = unixPath;
@@ -233,6 +235,8 @@ export class NativeStreamState extends StreamState implements ReadinessListener 
     this.pending = null;
     this.connectWaiter = null;
     if (this.socketClosed) return;
+    // Messages about this stream name its peer: learn the address while the descriptor lives.
+    if (this.remoteAddr === null) this.remoteAddr = this.address(true);
     this.socketClosed = true;
     if (this.fd >= 0) this.r.close(this.fd, reset);
     this.r.unregister(this.token);

@@ -36,6 +36,7 @@ export class NodeStreamState extends StreamState {
   /** We paused the socket (or it was created paused and no reader asked yet). */
   private paused = true;
   socketClosed = false;
+  readonly keepAlive = null;
   private markerPending = false;
   private closeWaiters: Array<() => void> | null = null;
 

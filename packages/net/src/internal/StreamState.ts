@@ -58,6 +58,12 @@ export abstract class StreamState implements Owned {
 
   abstract get local(): SocketAddress;
   abstract get remote(): SocketAddress;
+  /**
+   * Held by every fiber parked on this stream (the native reactor: nothing else keeps the
+   * event loop alive while a fiber waits on such a socket); null on node:net, whose own
+   * handles do.
+   */
+  abstract readonly keepAlive: { hold(): void; release(): void } | null;
 
   // ---- driver: read side ----------------------------------------------------------
 

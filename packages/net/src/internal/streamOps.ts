@@ -151,10 +151,15 @@ export class ReadLineOp extends BlockingOp<string | null> {
 
 /** Park `s`'s writer until the driver calls wakeFlushers(). */
 function flusher(s: StreamState, op: { w: Waiter | null; what(): string }): Waiter {
-  const w = (op.w ??= new Waiter(WRITE, s, () => op.what()));
+  let w = op.w;
+  if (w === null) {
+    w = op.w = new Waiter(WRITE, s, () => op.what());
+    w.keepAlive = s.keepAlive;
+  }
   s.flushers.push(w);
+  const parked = w;
   w.onCancel = () => {
-    const i = s.flushers.indexOf(w);
+    const i = s.flushers.indexOf(parked);
     if (i >= 0) s.flushers.splice(i, 1);
   };
   return w;
