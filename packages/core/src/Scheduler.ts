@@ -18,6 +18,18 @@ export interface Resume<T> {
 }
 
 /**
+ * What a `suspend` registration returns to undo its wait if the fiber is cancelled
+ * first: a function, or an object with a `cancel()` method (a {@link TimerHandle}, or the
+ * wait's own record — no closure per park).
+ * @example
+ * ```ts
+ * yield* s.suspend<void>((resume) => s.setTimer(s.clock.now() + 10, () => resume.ok()));
+ * ```
+ * @public
+ */
+export type Teardown = (() => void) | { cancel(): void };
+
+/**
  * Options of {@link suspend}.
  * @public
  */
@@ -123,7 +135,7 @@ export interface Scheduler {
   /** The clock fibers of this runtime see (real or virtual). */
   readonly clock: Clock;
   /** Park the current fiber; see {@link suspend}. */
-  suspend<T>(register: (resume: Resume<T>) => (() => void) | void, options?: SuspendOptions): Operation<T>;
+  suspend<T>(register: (resume: Resume<T>) => Teardown | void, options?: SuspendOptions): Operation<T>;
   /** Spawn a child of the current fiber; see {@link spawn}. */
   spawn<T, A extends readonly unknown[] = []>(body: Body<T, A>, options?: SpawnOptions<A>): Task<T>;
   /** The fiber running now, or `undefined` outside any fiber of this scheduler. */

@@ -13,6 +13,7 @@ export type {
   SchedulerHooks,
   Resume,
   SuspendOptions,
+  Teardown,
   WakeSource,
   FiberInfo,
   TimerHandle,

@@ -73,8 +73,8 @@ export function startRuntime<T>(body: Body<T>, options: RunOptions = {}): Runtim
   if (options.monitor !== undefined && native === false) {
     throw invalid('the monitor needs the native fiber table: pass native: true (or "auto" with the library built)');
   }
-  const mem = native === false ? undefined : nativeTableMemoryProvider(native === true);
-  if (options.monitor !== undefined && mem === undefined) {
+  const makeMem = native === false ? undefined : nativeTableMemoryProvider(native === true);
+  if (options.monitor !== undefined && makeMem === undefined) {
     throw invalid('the monitor needs the native fiber table: pass native: true (or "auto" with the library built)');
   }
   if (options.monitor !== undefined) {
@@ -89,13 +89,12 @@ export function startRuntime<T>(body: Body<T>, options: RunOptions = {}): Runtim
     seed,
     budget: options.budget,
     hooks: options.hooks,
-    tableMemory: mem?.memory,
+    tableMemory: makeMem,
     onClose: () => {
       monitor?.stop();
-      mem?.close();
     },
   });
-  if (mem !== undefined && mem.memory instanceof NativeTableMemory) mem.memory.setRuntimeId(rt.id);
+  if (rt.table.mem instanceof NativeTableMemory) rt.table.mem.setRuntimeId(rt.id);
   if (options.monitor !== undefined) {
     const { stuckFiberMs = 0, loopStallMs = 0 } = options.monitor;
     monitor = startMonitor({

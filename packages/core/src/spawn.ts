@@ -1,6 +1,6 @@
 import type { Body, Operation } from './Operation.js';
 import type { SpawnOptions, Task } from './Task.js';
-import type { FiberInfo, Resume, Scheduler, SuspendOptions } from './Scheduler.js';
+import type { FiberInfo, Resume, Scheduler, SuspendOptions, Teardown } from './Scheduler.js';
 import { RiocoError } from './errors.js';
 import {
   currentFiberUnsafe,
@@ -47,7 +47,9 @@ export function spawn<T, A extends readonly unknown[] = []>(body: Body<T, A>, op
  * @remarks
  * `register(resume)` runs at once; it arranges a later `resume.ok(value)` or
  * `resume.fail(error)` (or calls one right away) and may return a teardown that runs if
- * the fiber is cancelled before it is resumed. Only the first resume counts.
+ * the fiber is cancelled before it is resumed: a function, or an object with a
+ * `cancel()` method (a `TimerHandle`, or the wait's own record, so a park needs no
+ * closure). Only the first resume counts.
  *
  * @example
  * ```ts
@@ -60,7 +62,7 @@ export function spawn<T, A extends readonly unknown[] = []>(body: Body<T, A>, op
  * ```
  * @public
  */
-export function suspend<T>(register: (resume: Resume<T>) => (() => void) | void, options?: SuspendOptions): Operation<T> {
+export function suspend<T>(register: (resume: Resume<T>) => Teardown | void, options?: SuspendOptions): Operation<T> {
   return makeSuspension(register, options);
 }
 

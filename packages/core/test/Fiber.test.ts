@@ -17,6 +17,8 @@ import {
   type Operation,
   type Task,
   type Resume,
+  useScheduler,
+  VirtualClock,
 } from '@rioco/core';
 
 /** A one-slot handoff built on suspend: the minimal fiber-to-fiber primitive. */
@@ -245,6 +247,54 @@ describe('cancellation', () => {
     });
     expect(tornDown).toBe(1);
     expect(after).toEqual(['finally']);
+  });
+
+  it('a teardown may be an object with cancel(): a TimerHandle, or the wait\'s own record', async () => {
+    const clock = new VirtualClock();
+    const log: string[] = [];
+    await runTest(
+      function* () {
+        const s = useScheduler();
+        // A TimerHandle as the teardown: cancelling the fiber cancels the timer.
+        const sleeper = spawn(function* () {
+          yield* suspend<void>((r) => s.setTimer(s.clock.now() + 1_000, () => r.ok()), { internal: true });
+          log.push('woke');
+        });
+        // The wait's own record: cancel() runs once, and only on cancellation.
+        const record = {
+          cancels: 0,
+          cancel(): void {
+            this.cancels++;
+          },
+        };
+        let resume: Resume<string> | undefined;
+        const waiter = spawn(function* () {
+          return yield* suspend<string>((r) => {
+            resume = r;
+            return record;
+          });
+        });
+        const resumed = spawn(function* () {
+          return yield* suspend<string>((r) => {
+            queueMicrotask(() => r.ok('done'));
+            return record;
+          });
+        });
+        expect(yield* resumed).toBe('done');
+        expect(record.cancels).toBe(0);
+        yield* yieldNow();
+        yield* waiter.halt();
+        resume!.ok('late');
+        expect(record.cancels).toBe(1);
+        yield* sleeper.halt();
+        expect(s.clock.now()).toBe(0);
+        log.push(`now ${s.clock.now()}`);
+      },
+      { clock },
+    );
+    // The sleeper's timer went with it: no wake-up, and virtual time never had to move.
+    expect(log).toEqual(['now 0']);
+    expect(clock.now()).toBe(0);
   });
 
   it('joining a cancelled task throws CancelledError; halt() does not', async () => {

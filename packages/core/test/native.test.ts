@@ -4,6 +4,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { RiocoError } from '../src/errors.js';
+import { run } from '../src/run.js';
+import { spawn, yieldNow } from '../src/spawn.js';
 import {
   createNativeTableMemory,
   devBuildPath,
@@ -268,6 +270,30 @@ describe('monitor', () => {
     });
     expect(loadNative().fn.abiVersion()).toBe(ABI_VERSION); // the next koffi call is unaffected
     mem.close();
+  });
+});
+
+describe('runtimes on native tables', () => {
+  it('a runtime keeps its region for the next one of the thread; dumps list only runtimes in use', async () => {
+    const seen: string[] = [];
+    await run(function* () {
+      for (let i = 0; i < 300; i++) spawn(function* () {}, { name: `first-${i}` }); // grows the region
+      seen.push(dumpFibers());
+    }, { native: true });
+    const kept = regionCount();
+    expect(dumpFibers()).not.toContain('first-'); // every slot and name of the first runtime is gone
+    expect(dumpFibers()).toMatch(/, 0 runtime\(s\), 0 live fiber\(s\)/);
+    await run(function* () {
+      spawn(function* () {
+        yield* yieldNow();
+      }, { name: 'second' });
+      seen.push(dumpFibers());
+    }, { native: true });
+    expect(regionCount()).toBe(kept); // no new region: the kept one was reused
+    expect(seen[0]).toContain('"first-299"');
+    expect(seen[1]).toMatch(/fiber #\d+ "second" state=ready/);
+    expect(seen[1]).not.toContain('first-');
+    expect(seen[1]).toMatch(/, 1 runtime\(s\), 2 live fiber\(s\)/);
   });
 });
 

@@ -152,11 +152,15 @@ static void format_region(rioco_buf *b, const rioco_region *r, int64_t now_ns) {
   }
 }
 
+/* A region kept for the thread's next runtime (runtime id 0, no fibers) is not one. */
+static bool in_use(const rioco_region *r) { return r->runtime_id != 0 || rd_i32(&r->header->live) != 0; }
+
 void rioco_dump_format(rioco_buf *b) {
   int64_t now_ns = rioco_mono_ns();
   uint32_t nregions = 0;
   int64_t nfibers = 0;
   for (rioco_region *r = g_regions; r != NULL; r = r->next) {
+    if (!in_use(r)) continue;
     nregions++;
     nfibers += rd_i32(&r->header->live);
   }
@@ -165,7 +169,8 @@ void rioco_dump_format(rioco_buf *b) {
   /* Regions are pushed at the head; print the oldest first. */
   rioco_region *order[256];
   uint32_t n = 0;
-  for (rioco_region *r = g_regions; r != NULL && n < 256; r = r->next) order[n++] = r;
+  for (rioco_region *r = g_regions; r != NULL && n < 256; r = r->next)
+    if (in_use(r)) order[n++] = r;
   for (uint32_t i = n; i > 0; i--) format_region(b, order[i - 1], now_ns);
   if (nregions > n) rioco_buf_printf(b, "(%u more runtime(s) not shown)\n", nregions - n);
   rioco_buf_printf(b, "=== end of rioco fiber dump ===\n");

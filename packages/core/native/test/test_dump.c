@@ -74,3 +74,20 @@ TEST(buffer_grows_for_large_dumps) {
   rioco_free(d);
   rioco_region_destroy(r);
 }
+
+TEST(dump_leaves_out_a_region_kept_for_reuse) {
+  rioco_region *kept = rioco_region_create(0, 2, now_ms(), NULL); /* runtime 0, no fibers */
+  rioco_region *live = rioco_region_create(31, 2, now_ms(), NULL);
+  char *d = rioco_dump();
+  CHECK(d != NULL && strstr(d, "runtime 31 ") != NULL);
+  CHECK(strstr(d, "runtime 0 ") == NULL);
+  CHECK(strstr(d, ", 1 runtime(s), 0 live fiber(s)") != NULL);
+  rioco_free(d);
+  /* Once it has fibers again (the next runtime names itself), it is listed. */
+  rioco_region_set_runtime(kept, 32);
+  d = rioco_dump();
+  CHECK(strstr(d, "runtime 32 ") != NULL);
+  rioco_free(d);
+  rioco_region_destroy(live);
+  rioco_region_destroy(kept);
+}

@@ -49,6 +49,7 @@ import type {
   SchedulerHooks,
   StallReport,
   SuspendOptions,
+  Teardown,
   TimerHandle,
   WakeSource,
 } from '../Scheduler.js';
@@ -65,7 +66,7 @@ import {
   WaitReason,
 } from './waitReason.js';
 import { PriorityQueue, SeededQueue, type ReadyQueue } from './readyQueue.js';
-import { TimerQueue, TimerEntry } from './timerQueue.js';
+import { TimerQueue, type TimerEntry } from './timerQueue.js';
 import {
   FiberTable,
   type TableMemory,
@@ -209,14 +210,13 @@ export function yieldNowOp(): Suspension<void> {
 let pendingTimer: TimerWaitOp | null = null;
 /** The runtime of the fiber that set `pendingTimer`. */
 let pendingTimerRt: Runtime | null = null;
-function registerTimer(resume: Resume<void>): () => void {
+function registerTimer(resume: Resume<void>): Teardown {
   const w = pendingTimer as TimerWaitOp;
   const rt = pendingTimerRt as Runtime;
   pendingTimer = null;
   pendingTimerRt = null;
   const at = w.relative ? rt.clock.now() + w.t : w.t;
-  const e = rt.addTimer(at, () => resume.ok(), w.ref);
-  return () => e.cancel();
+  return rt.addTimer(at, () => resume.ok(), w.ref);
 }
 const TIMER_WAIT = new Suspension<void>(registerTimer, REASON_TIMER, undefined, false);
 
@@ -274,7 +274,7 @@ export class Fiber<T> implements RootTask<T>, FiberInfo {
   iter: AnyIterator | Body<T, readonly unknown[]> | null;
   wait: Suspension<unknown> | null = null;
   /** While parked: what undoes the wait — the register's teardown, or a timer wait's entry. */
-  teardown: (() => void) | TimerEntry | void | null = null;
+  teardown: Teardown | void | null = null;
   lastChild: Fiber<unknown> | null = null;
   prevSibling: Fiber<unknown> | null = null;
   nextSibling: Fiber<unknown> | null = null;
@@ -438,7 +438,7 @@ export interface RuntimeOptions {
   budget?: number;
   hooks?: SchedulerHooks;
   /** Fiber table memory (the native one, or an ArrayBuffer by default). */
-  tableMemory?: TableMemory;
+  tableMemory?: TableMemory | (() => TableMemory);
   /** Called when the runtime has finished and released everything. */
   onClose?: () => void;
 }
@@ -521,8 +521,10 @@ export class Runtime implements Scheduler {
     if (!Number.isInteger(this.budget) || this.budget < 1) {
       throw invalid(`budget must be an integer >= 1, got ${String(options.budget)}`);
     }
-    this.table = FiberTable.acquire(options.tableMemory);
-    this.timestamps = options.tableMemory !== undefined;
+    const tm = options.tableMemory;
+    // A maker of native memory: a region this thread kept from an earlier runtime, if any.
+    this.table = typeof tm === 'function' ? FiberTable.acquireKept(tm) : FiberTable.acquire(tm);
+    this.timestamps = tm !== undefined;
     if (options.hooks) this.hooks = [options.hooks];
     this.coarseNow = performance.now();
     this.onClose = options.onClose;
@@ -548,7 +550,7 @@ export class Runtime implements Scheduler {
     return current !== undefined && current.rt === this ? current : undefined;
   }
 
-  suspend<T>(register: (resume: Resume<T>) => (() => void) | void, options?: SuspendOptions): Suspension<T> {
+  suspend<T>(register: (resume: Resume<T>) => Teardown | void, options?: SuspendOptions): Suspension<T> {
     return makeSuspension(register, options);
   }
 
@@ -841,9 +843,9 @@ export class Runtime implements Scheduler {
     const epoch = this.markParked(f, s);
     this.registering = f;
     this.syncResumed = false;
-    let td: (() => void) | void = undefined;
+    let td: Teardown | void = undefined;
     try {
-      td = (s.register as (r: Resume<unknown>) => (() => void) | void)(new ResumeHandle(f, epoch));
+      td = (s.register as (r: Resume<unknown>) => Teardown | void)(new ResumeHandle(f, epoch));
     } catch (e) {
       this.registering = null;
       if (f.epoch === epoch) {
@@ -1111,11 +1113,10 @@ export class Runtime implements Scheduler {
       f.flags &= ~EXTERNAL;
       this.refs--;
     }
-    if (td instanceof TimerEntry) {
-      td.cancel();
-    } else if (typeof td === 'function') {
+    if (td !== null && td !== undefined) {
       try {
-        td();
+        if (typeof td === 'function') td();
+        else td.cancel();
       } catch (e) {
         if (f.outcome !== O_ERR) {
           f.outcome = O_ERR;
@@ -1242,11 +1243,14 @@ export class Runtime implements Scheduler {
   private abandon(err: unknown): void {
     const root = this.root as Fiber<unknown>;
     const all = this.fibers() as Fiber<unknown>[];
+    const t = this.table;
     for (let i = all.length - 1; i >= 0; i--) {
       const f = all[i];
       if (f.st === S_PARKED) this.releaseWait(f);
       f.st = S_DONE;
-      this.table.release(f.slot);
+      const nameId = t.i32[f.slot * SLOT_WORDS + F_NAME];
+      if (nameId !== 0) t.mem.dropString(nameId);
+      t.release(f.slot);
     }
     this.live = 0;
     if (root.outcome !== O_ERR) {
@@ -1335,7 +1339,7 @@ function describeWait(f: Fiber<unknown>): string {
 }
 
 export function makeSuspension<T>(
-  register: (resume: Resume<T>) => (() => void) | void,
+  register: (resume: Resume<T>) => Teardown | void,
   options: SuspendOptions | undefined,
 ): Suspension<T> {
   if (typeof register !== 'function') throw invalid('suspend expects a function register(resume) => teardown');

@@ -11,7 +11,7 @@
  *   `yield*` forwards here.
  */
 import type { WaitReason } from './waitReason.js';
-import type { Resume } from '../Scheduler.js';
+import type { Resume, Teardown } from '../Scheduler.js';
 
 /** Token the scheduler passes to `next()` to finish a suspension. */
 export const RESUMED: unique symbol = Symbol('rioco.resumed');
@@ -31,14 +31,14 @@ export class Suspension<T> {
   // two fields less on every park.
   /** @internal */ declare readonly done: false;
   /** @internal */ declare readonly value: this;
-  /** @internal */ readonly register: ((resume: Resume<T>) => (() => void) | void) | null;
+  /** @internal */ readonly register: ((resume: Resume<T>) => Teardown | void) | null;
   /** @internal */ readonly reason: WaitReason;
   /** @internal */ readonly target: object | undefined;
   /** @internal */ readonly external: boolean;
 
   /** @internal */
   constructor(
-    register: ((resume: Resume<T>) => (() => void) | void) | null,
+    register: ((resume: Resume<T>) => Teardown | void) | null,
     reason: WaitReason,
     target: object | undefined,
     external: boolean,

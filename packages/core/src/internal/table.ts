@@ -82,6 +82,11 @@ export interface TableMemory {
   dropString(id: number): void;
   /** Release all memory (runtime end). */
   close(): void;
+  /**
+   * Keep this memory for the next runtime of the thread instead of closing it (its slots
+   * are already zeroed): true when it was kept. Absent: always closed.
+   */
+  keep?(): boolean;
 }
 
 export const MAX_SLOTS = 1 << 22;
@@ -165,16 +170,43 @@ export class FiberTable {
     return t;
   }
 
+  /**
+   * A table over kept native memory when this thread has one (see `recycle`), else over
+   * `make()`: programs and test suites that start many native runtimes do not regrow
+   * (and re-create) a region each time.
+   */
+  static acquireKept(make: () => TableMemory): FiberTable {
+    const t = pooledKept;
+    if (t === null) return new FiberTable(make());
+    pooledKept = null;
+    return t;
+  }
+
   /** The runtime is done with the table: all slots are free. */
   recycle(): void {
-    this.mem.close();
-    if (!(this.mem instanceof ArrayBufferTableMemory)) return;
+    const mem = this.mem;
+    if (mem instanceof ArrayBufferTableMemory) {
+      mem.close();
+      this.clear();
+      if (pooled === null || pooled.mem.capacity < mem.capacity) pooled = this;
+      return;
+    }
+    if (pooledKept === null && mem.keep !== undefined) {
+      this.clear();
+      if (mem.keep()) {
+        pooledKept = this;
+        return;
+      }
+    }
+    mem.close();
+  }
+
+  private clear(): void {
     this.i32.fill(0, 0, this.next * SLOT_WORDS);
     this.mem.header.i32.fill(0);
     this.mem.header.f64.fill(0);
     this.freeTop = 0;
     this.next = 0;
-    if (pooled === null || pooled.mem.capacity < this.mem.capacity) pooled = this;
   }
 
   alloc(): number {
@@ -201,3 +233,4 @@ export class FiberTable {
 }
 
 let pooled: FiberTable | null = null;
+let pooledKept: FiberTable | null = null;

@@ -35,6 +35,7 @@ import {
   type Instruction,
   type Operation,
   type Resume,
+  type Teardown,
   type Scheduler,
   type Suspension,
   type TimerHandle,
@@ -289,7 +290,6 @@ class RecvWaiter<T> implements Node, RecvNode<T> {
   resume: Resume<unknown> | null = null;
   /** The message handed over while parked (given back if cancelled before running). */
   msg: T | undefined = undefined;
-  td: (() => void) | null = null;
 
   constructor(ch: Channel<T>, orClosed: boolean, st: number) {
     this.ch = ch;
@@ -369,6 +369,11 @@ class RecvWaiter<T> implements Node, RecvNode<T> {
     else r.fail(closedError(this.ch));
   }
 
+  /** Teardown of a park (core calls it when the fiber is cancelled first). */
+  cancel(): void {
+    this.cancelWait();
+  }
+
   cancelWait(): void {
     if (this.st !== S_QUEUED) return;
     this.st = S_DONE;
@@ -377,7 +382,7 @@ class RecvWaiter<T> implements Node, RecvNode<T> {
   }
 }
 
-function registerRecv(resume: Resume<unknown>): (() => void) | void {
+function registerRecv(resume: Resume<unknown>): Teardown | void {
   const w = parkingRecv as RecvWaiter<unknown>;
   parkingRecv = null;
   const ch = w.ch;
@@ -400,7 +405,7 @@ function registerRecv(resume: Resume<unknown>): (() => void) | void {
   w.st = S_QUEUED;
   w.resume = resume;
   ch.recvq.push(w);
-  return (w.td ??= () => w.cancelWait());
+  return w; // its cancel() undoes the wait: no closure per park
 }
 
 function* recvMany<T>(ch: Channel<T>, max: number): Generator<Instruction, T[], unknown> {
@@ -425,7 +430,6 @@ class SendOp<T> implements Node, SendNode<T> {
   readonly ch: Channel<T>;
   readonly value: T;
   resume: Resume<unknown> | null = null;
-  td: (() => void) | null = null;
 
   constructor(ch: Channel<T>, value: T) {
     this.ch = ch;
@@ -502,6 +506,11 @@ class SendOp<T> implements Node, SendNode<T> {
     r.fail(new SendClosedError(this.value));
   }
 
+  /** Teardown of a park (core calls it when the fiber is cancelled first). */
+  cancel(): void {
+    this.cancelWait();
+  }
+
   cancelWait(): void {
     if (this.st !== S_QUEUED) return;
     this.st = S_DONE;
@@ -510,7 +519,7 @@ class SendOp<T> implements Node, SendNode<T> {
   }
 }
 
-function registerSend(resume: Resume<unknown>): (() => void) | void {
+function registerSend(resume: Resume<unknown>): Teardown | void {
   const w = parkingSend as SendOp<unknown>;
   parkingSend = null;
   const ch = w.ch;
@@ -530,7 +539,7 @@ function registerSend(resume: Resume<unknown>): (() => void) | void {
   w.st = S_QUEUED;
   w.resume = resume;
   ch.sendq.push(w);
-  return (w.td ??= () => w.cancelWait());
+  return w; // its cancel() undoes the wait: no closure per park
 }
 
 // ---- async iteration from outside fibers -----------------------------------------------
@@ -680,7 +689,6 @@ export class SelectOp {
   /** The channel a parked receive case took a message from (given back on cancel). */
   private winCh: Channel<unknown> | null = null;
   private winMsg: unknown = undefined;
-  private td: (() => void) | null = null;
 
   constructor(cases: readonly SelectCase[]) {
     this.cases = cases;
@@ -811,7 +819,7 @@ export class SelectOp {
   }
 
   /** Register: try once more (seeded scheduler), else link a node per channel case. */
-  register(resume: Resume<unknown>): (() => void) | void {
+  register(resume: Resume<unknown>): Teardown | void {
     if (this.st === S_PARKING_SYNC) {
       let r: SelectOutcome | null;
       try {
@@ -849,7 +857,7 @@ export class SelectOp {
     if (this.timeoutIndex >= 0) {
       this.timer = (this.sched as Scheduler).setTimer(this.deadline, () => this.fire(this.timeoutIndex, undefined, null));
     }
-    return (this.td ??= () => this.cancelWait());
+    return this; // its cancel() undoes the wait: no closure per park
   }
 
   private unlinkAll(): void {
@@ -890,6 +898,11 @@ export class SelectOp {
     r.fail(e);
   }
 
+  /** Teardown of a park (core calls it when the fiber is cancelled first). */
+  cancel(): void {
+    this.cancelWait();
+  }
+
   private cancelWait(): void {
     if (this.st !== S_QUEUED) return;
     this.st = S_DONE;
@@ -919,7 +932,7 @@ export class SelectOp {
   }
 }
 
-function registerSelect(resume: Resume<unknown>): (() => void) | void {
+function registerSelect(resume: Resume<unknown>): Teardown | void {
   const s = parkingSelect as SelectOp;
   parkingSelect = null;
   return s.register(resume);

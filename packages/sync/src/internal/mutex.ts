@@ -26,6 +26,7 @@ import {
   type Instruction,
   type Operation,
   type Resume,
+  type Teardown,
   type Suspension,
 } from '@rioco/core';
 import type { Mutex as PublicMutex, MutexGuard, MutexOptions } from '../Mutex.js';
@@ -140,7 +141,6 @@ export class LockGuard implements Node, MutexGuard {
   /** The fiber that acquired (or is acquiring) the lock, for `holder` and unlock checks. */
   fiberId = 0;
   resume: Resume<unknown> | null = null;
-  td: (() => void) | null = null;
 
   constructor(m: Mutex) {
     this.mutex = m;
@@ -203,6 +203,11 @@ export class LockGuard implements Node, MutexGuard {
     throw e;
   }
 
+  /** Teardown of a park (core calls it when the fiber is cancelled first). */
+  cancel(): void {
+    this.cancelWait();
+  }
+
   cancelWait(): void {
     if (this.st !== S_QUEUED) return;
     this.st = S_DONE;
@@ -211,7 +216,7 @@ export class LockGuard implements Node, MutexGuard {
   }
 }
 
-function registerLock(resume: Resume<unknown>): (() => void) | void {
+function registerLock(resume: Resume<unknown>): Teardown | void {
   const g = parking as LockGuard;
   parking = null;
   const m = g.mutex;
@@ -225,7 +230,7 @@ function registerLock(resume: Resume<unknown>): (() => void) | void {
   g.st = S_QUEUED;
   g.resume = resume;
   m.q.push(g);
-  return (g.td ??= () => g.cancelWait());
+  return g; // its cancel() undoes the wait: no closure per park
 }
 
 // Pin the maps of the hot records (see maps.ts).

@@ -20,6 +20,7 @@ import {
   type Instruction,
   type Operation,
   type Resume,
+  type Teardown,
   type Suspension,
 } from '@rioco/core';
 import type { RwLock as PublicRwLock, RwLockGuard } from '../RwLock.js';
@@ -149,7 +150,7 @@ export class RwLock implements PublicRwLock {
   }
 
   /** Register side of a parked guard: acquire if allowed now (seeded scheduler), else queue. */
-  enqueue(g: RwGuard, resume: Resume<unknown>): (() => void) | void {
+  enqueue(g: RwGuard, resume: Resume<unknown>): Teardown | void {
     if (g.st === S_PARKING_SYNC && this.canAcquire(g.write)) {
       this.take(g);
       g.st = S_GRANTED;
@@ -160,7 +161,7 @@ export class RwLock implements PublicRwLock {
     g.st = S_QUEUED;
     g.resume = resume;
     this.q.push(g);
-    return (g.td ??= () => g.cancelWait());
+    return g; // its cancel() undoes the wait: no closure per park
   }
 
   suspension(write: boolean): Suspension<unknown> {
@@ -182,7 +183,6 @@ export class RwGuard implements Node, RwLockGuard {
   readonly write: boolean;
   fiberId = 0;
   resume: Resume<unknown> | null = null;
-  td: (() => void) | null = null;
 
   constructor(lock: RwLock, write: boolean) {
     this.lock = lock;
@@ -236,6 +236,11 @@ export class RwGuard implements Node, RwLockGuard {
     throw e;
   }
 
+  /** Teardown of a park (core calls it when the fiber is cancelled first). */
+  cancel(): void {
+    this.cancelWait();
+  }
+
   cancelWait(): void {
     if (this.st !== S_QUEUED) return;
     this.st = S_DONE;
@@ -248,7 +253,7 @@ export class RwGuard implements Node, RwLockGuard {
   }
 }
 
-function registerRw(resume: Resume<unknown>): (() => void) | void {
+function registerRw(resume: Resume<unknown>): Teardown | void {
   const g = parking as RwGuard;
   parking = null;
   return g.lock.enqueue(g, resume);

@@ -22,6 +22,7 @@ import {
   type Instruction,
   type Operation,
   type Resume,
+  type Teardown,
   type Suspension,
 } from '@rioco/core';
 import type { Semaphore as PublicSemaphore, Permit as PublicPermit, SemaphoreOptions } from '../Semaphore.js';
@@ -122,7 +123,7 @@ export class Semaphore implements PublicSemaphore {
     }
   }
 
-  enqueue(p: Permit, resume: Resume<unknown>): (() => void) | void {
+  enqueue(p: Permit, resume: Resume<unknown>): Teardown | void {
     if (p.st === S_PARKING_SYNC && this.q.head === null && this.avail >= p.n) {
       this.take(p);
       p.st = S_GRANTED;
@@ -133,7 +134,7 @@ export class Semaphore implements PublicSemaphore {
     p.st = S_QUEUED;
     p.resume = resume;
     this.q.push(p);
-    return (p.td ??= () => p.cancelWait());
+    return p; // its cancel() undoes the wait: no closure per park
   }
 
   suspension(): Suspension<unknown> {
@@ -155,7 +156,6 @@ export class Permit implements Node, PublicPermit {
   remaining = 0;
   fiberId = 0;
   resume: Resume<unknown> | null = null;
-  td: (() => void) | null = null;
 
   constructor(s: Semaphore, n: number) {
     this.semaphore = s;
@@ -224,6 +224,11 @@ export class Permit implements Node, PublicPermit {
     throw e;
   }
 
+  /** Teardown of a park (core calls it when the fiber is cancelled first). */
+  cancel(): void {
+    this.cancelWait();
+  }
+
   cancelWait(): void {
     if (this.st !== S_QUEUED) return;
     this.st = S_DONE;
@@ -235,7 +240,7 @@ export class Permit implements Node, PublicPermit {
   }
 }
 
-function registerAcquire(resume: Resume<unknown>): (() => void) | void {
+function registerAcquire(resume: Resume<unknown>): Teardown | void {
   const p = parking as Permit;
   parking = null;
   return p.semaphore.enqueue(p, resume);

@@ -12,7 +12,7 @@
  *   whose cancellation was already pending), and `owner.withdraw` exactly when a QUEUED
  *   record is cancelled, so owners can count arrivals precisely.
  */
-import { currentFiber, type Instruction, type Resume, type Suspension } from '@rioco/core';
+import { currentFiber, type Instruction, type Resume, type Suspension, type Teardown } from '@rioco/core';
 import { WaitList, type Node } from './list.js';
 import { YIELD, parkedNow, returned, takeResumed } from './coop.js';
 import { S_DONE, S_GRANTED, S_PARKING_TRIED, S_QUEUED, S_RESUMED, S_START } from './states.js';
@@ -44,7 +44,6 @@ export class Waiter implements Node {
   /** Set once the record was linked (register ran). */
   linked = false;
   resume: Resume<unknown> | null = null;
-  td: (() => void) | null = null;
 
   constructor(owner: WaitOwner, susp: Suspension<unknown>, data?: unknown) {
     this.owner = owner;
@@ -92,6 +91,11 @@ export class Waiter implements Node {
     throw e;
   }
 
+  /** Teardown of a park (core calls it when the fiber is cancelled first). */
+  cancel(): void {
+    this.cancelWait();
+  }
+
   cancelWait(): void {
     if (this.st !== S_QUEUED) return;
     this.st = S_DONE;
@@ -106,7 +110,7 @@ export class Waiter implements Node {
 }
 
 /** The register function of every Waiter suspension. */
-export function registerWaiter(resume: Resume<unknown>): (() => void) | void {
+export function registerWaiter(resume: Resume<unknown>): Teardown | void {
   const w = parking as Waiter;
   parking = null;
   parkedNow();
@@ -115,7 +119,7 @@ export function registerWaiter(resume: Resume<unknown>): (() => void) | void {
   w.resume = resume;
   w.owner.q.push(w);
   w.owner.parked(w);
-  return (w.td ??= () => w.cancelWait());
+  return w; // its cancel() undoes the wait: no closure per park
 }
 
 // Pin the map of the record (see maps.ts); its owner-specific payload may be anything.

@@ -61,7 +61,14 @@ const UNWIND = 2;
 const DONE = 3;
 
 type AnyIterator = Iterator<unknown, unknown, unknown>;
-type Teardown = (() => void) | void | undefined;
+/** What a registration may return (core's Teardown), or nothing. */
+type Teardown = (() => void) | { cancel(): void } | void | undefined;
+
+/** Undo a wait with whatever its registration returned. */
+function runTeardown(td: Teardown): void {
+  if (typeof td === 'function') td();
+  else if (td !== undefined && td !== null) td.cancel();
+}
 
 class ParkResume implements Resume<unknown> {
   private readonly d: DeadlineDriver<unknown>;
@@ -266,7 +273,7 @@ export class DeadlineDriver<T> implements Iterator<Instruction, T, unknown> {
     this.real = null;
     const td = this.innerTd;
     this.innerTd = undefined;
-    if (typeof td === 'function') td();
+    runTeardown(td);
   }
 
   /** STOP: the fiber is cancelled while the cleanup waits; keep that wait, lose only our park. */
@@ -311,9 +318,9 @@ export class DeadlineDriver<T> implements Iterator<Instruction, T, unknown> {
     const td = this.innerTd;
     this.innerTd = undefined;
     real.fail(this);
-    if (typeof td === 'function') {
+    if (td !== undefined && td !== null) {
       try {
-        td();
+        runTeardown(td);
       } catch (e) {
         if (!this.tdFailed) {
           this.tdFailed = true;

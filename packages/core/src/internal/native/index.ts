@@ -24,16 +24,15 @@ export function createNativeTableMemory(runtimeId: number, capacity: number = DE
 }
 
 /**
- * Used by run.ts: a native table when the library loads;
+ * Used by run.ts: a maker of native tables when the library loads;
  * when it does not, the `NATIVE_UNAVAILABLE` error if `required`, else `undefined` (the
  * runtime falls back to an ArrayBuffer). The runtime id is set later with
  * `NativeTableMemory.setRuntimeId` (the runtime does not exist yet when this runs).
  * @internal
  */
-export function nativeTableMemoryProvider(required: boolean): { memory: TableMemory; close: () => void } | undefined {
+export function nativeTableMemoryProvider(required: boolean): (() => TableMemory) | undefined {
   const lib: NativeLib | null = required ? loadNative() : tryLoadNative();
   if (lib === null) return undefined;
-  const memory = new NativeTableMemory(lib, 0);
-  // The runtime closes the memory itself (table.mem.close()); nothing else to release.
-  return { memory, close: () => {} };
+  // The runtime keeps or closes the memory itself (FiberTable.recycle).
+  return () => new NativeTableMemory(lib, 0);
 }

@@ -64,6 +64,17 @@ export class NativeTableMemory implements TableMemory {
     if (this.region !== null) this.lib.fn.regionSetRuntime(this.region, id | 0);
   }
 
+  /**
+   * Keep the region (slots already zeroed) for the next runtime of this thread: it is
+   * marked runtime 0, which dumps leave out, until `setRuntimeId` names its new owner.
+   * (Every name was dropped with its fiber, so the string area is empty too.)
+   */
+  keep(): boolean {
+    if (this.region === null) return false;
+    this.lib.fn.regionSetRuntime(this.region, 0);
+    return true;
+  }
+
   grow(capacity: number): void {
     const region = this.live();
     if (capacity <= this.capacity) return;
