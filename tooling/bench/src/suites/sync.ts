@@ -14,7 +14,7 @@
  * actually contend (every lock takes the fast path); the second makes them contend.
  * effection ships no mutex and its queue is unbounded: both are hand-written or noted.
  *
- * Env: BENCH_QUICK=1 (a tenth of the iterations), BENCH_NO_KEEPER=1 (see startKeeper).
+ * Env: BENCH_QUICK=1 (a tenth of the iterations).
  *
  * Build and run:
  *   cd tooling/bench && ../../node_modules/.bin/tsc -p tsconfig.json && node dist/suites/sync.js
@@ -632,58 +632,29 @@ function effectionMutex(holdersYield: boolean): Promise<void> {
 
 // ---- main -----------------------------------------------------------------------------
 
-/**
- * Keep one runtime alive (parked on an external channel) while the rows run, as a server's
- * runtime is. The harness forces a full GC before every timed run, and each row starts and
- * ends its own runtime: with no runtime alive at that GC, V8 collects the hidden classes
- * of core's records (fibers, resume handles, the runtime) and deoptimizes every function
- * that checked them, and a fiber's generator body cannot get back to optimized code
- * before the run ends. BENCH_NO_KEEPER=1 measures that cold case.
- */
-function startKeeper(): () => Promise<void> {
-  if (process.env.BENCH_NO_KEEPER === '1') return () => Promise.resolve();
-  const keep = channel<void>(0, { external: true, name: 'bench-keeper' });
-  const task = run(function* () {
-    yield* keep.recvOrClosed();
-  });
-  return () => {
-    keep.close();
-    return task;
-  };
-}
-
-const noKeeper = process.env.BENCH_NO_KEEPER === '1';
-
-/** Measure with the keeper runtime alive (see startKeeper). */
-function kept(fn: (n: number) => unknown, n: number, options?: { runs?: number; warmup?: number }): () => Promise<number> {
-  return async () => {
-    const stopKeeper = startKeeper();
-    try {
-      return await measure(fn, n, options);
-    } finally {
-      await stopKeeper();
-    }
-  };
+/** A row's measurement (in the row's own process). */
+function row(fn: (n: number) => unknown, n: number, options?: { runs?: number; warmup?: number }): () => Promise<number> {
+  return () => measure(fn, n, options);
 }
 
 const N = scale(200_000);
 const M = scale(400_000);
 const slow = { runs: 3, warmup: 1 };
 
-await runSuite(`# @rioco/sync${QUICK ? ' (BENCH_QUICK)' : ''}${noKeeper ? ' (BENCH_NO_KEEPER)' : ''}`, [
+await runSuite(`# @rioco/sync${QUICK ? ' (BENCH_QUICK)' : ''}`, [
   {
     title: 'channel ping-pong (per round trip)',
     unit: 'ns/op',
     baseline: 'floor (generator scheduler, 1-slot handoff)',
     rows: [
-      { name: 'floor (generator scheduler, 1-slot handoff)', measure: kept((n) => floorPingPong(n), N) },
-      { name: 'floor, blocking via yield* operation', measure: kept((n) => floorOpPingPong(n), N) },
-      { name: 'rioco channel(0)', measure: kept((n) => riocoPingPong(n, 0), N) },
-      { name: 'rioco channel(1)', measure: kept((n) => riocoPingPong(n, 1), N) },
-      { name: 'rioco core suspend() slot (no sync)', measure: kept((n) => corePingPong(n), N) },
-      { name: 'async/await promise channel', measure: kept((n) => promisePingPong(n), N) },
-      { name: 'effection queue', measure: kept((n) => effectionPingPong(n), scale(20_000), { runs: 5 }) },
-      { name: 'effect Queue.bounded(1)', measure: kept((n) => effectPingPong(n), scale(20_000), { runs: 5 }) },
+      { name: 'floor (generator scheduler, 1-slot handoff)', measure: row((n) => floorPingPong(n), N) },
+      { name: 'floor, blocking via yield* operation', measure: row((n) => floorOpPingPong(n), N) },
+      { name: 'rioco channel(0)', measure: row((n) => riocoPingPong(n, 0), N) },
+      { name: 'rioco channel(1)', measure: row((n) => riocoPingPong(n, 1), N) },
+      { name: 'rioco core suspend() slot (no sync)', measure: row((n) => corePingPong(n), N) },
+      { name: 'async/await promise channel', measure: row((n) => promisePingPong(n), N) },
+      { name: 'effection queue', measure: row((n) => effectionPingPong(n), scale(20_000), { runs: 5 }) },
+      { name: 'effect Queue.bounded(1)', measure: row((n) => effectPingPong(n), scale(20_000), { runs: 5 }) },
     ],
   },
   {
@@ -691,10 +662,10 @@ await runSuite(`# @rioco/sync${QUICK ? ' (BENCH_QUICK)' : ''}${noKeeper ? ' (BEN
     unit: 'ns/op',
     baseline: 'async/await promise channel(64)',
     rows: [
-      { name: 'async/await promise channel(64)', measure: kept((n) => promiseMpmc(n), M) },
-      { name: 'rioco channel(64)', measure: kept((n) => riocoMpmc(n), M) },
-      { name: 'effection queue (unbounded)', measure: kept((n) => effectionMpmc(n), scale(40_000), { runs: 5 }) },
-      { name: 'effect Queue.bounded(64)', measure: kept((n) => effectMpmc(n), scale(40_000), { runs: 5 }) },
+      { name: 'async/await promise channel(64)', measure: row((n) => promiseMpmc(n), M) },
+      { name: 'rioco channel(64)', measure: row((n) => riocoMpmc(n), M) },
+      { name: 'effection queue (unbounded)', measure: row((n) => effectionMpmc(n), scale(40_000), { runs: 5 }) },
+      { name: 'effect Queue.bounded(64)', measure: row((n) => effectMpmc(n), scale(40_000), { runs: 5 }) },
     ],
   },
   ...[false, true].map((holdersYield) => ({
@@ -702,12 +673,12 @@ await runSuite(`# @rioco/sync${QUICK ? ' (BENCH_QUICK)' : ''}${noKeeper ? ' (BEN
     unit: 'ns/op',
     baseline: 'async/await promise mutex',
     rows: [
-      { name: 'async/await promise mutex', measure: kept(() => promiseMutex(holdersYield), LOCKS) },
-      { name: 'rioco Mutex', measure: kept(() => riocoMutex(holdersYield, false), LOCKS) },
-      { name: 'rioco Mutex (using)', measure: kept(() => riocoMutex(holdersYield, true), LOCKS) },
-      { name: 'async-mutex', measure: kept(() => asyncMutex(holdersYield), LOCKS, slow) },
-      { name: 'effection (hand-written mutex)', measure: kept(() => effectionMutex(holdersYield), LOCKS, slow) },
-      { name: 'effect Semaphore(1)', measure: kept(() => effectMutex(holdersYield), LOCKS, slow) },
+      { name: 'async/await promise mutex', measure: row(() => promiseMutex(holdersYield), LOCKS) },
+      { name: 'rioco Mutex', measure: row(() => riocoMutex(holdersYield, false), LOCKS) },
+      { name: 'rioco Mutex (using)', measure: row(() => riocoMutex(holdersYield, true), LOCKS) },
+      { name: 'async-mutex', measure: row(() => asyncMutex(holdersYield), LOCKS, slow) },
+      { name: 'effection (hand-written mutex)', measure: row(() => effectionMutex(holdersYield), LOCKS, slow) },
+      { name: 'effect Semaphore(1)', measure: row(() => effectMutex(holdersYield), LOCKS, slow) },
     ],
   })),
 ]);
