@@ -44,9 +44,29 @@ export interface SleepOptions {
  * @public
  */
 export function sleep(ms: number, options?: SleepOptions): Operation<void> {
-  // Lazy and stateless: nothing is armed until a fiber `yield*`s it (core's timer wait).
-  return timerWait(checkDuration('sleep(ms)', ms), { relative: true, ref: checkRef('sleep', options) });
+  const d = checkDuration('sleep(ms)', ms);
+  const ref = checkRef('sleep', options);
+  // A timer wait is stateless (nothing is armed until a fiber `yield*`s it), so one value
+  // per duration serves every sleep of that length: most programs sleep for a handful of
+  // whole-millisecond durations, and a parked sleep then costs only its timer entry.
+  if (ref && Number.isInteger(d)) {
+    if (d < SMALL) return (small[d] ??= timerWait(d, { relative: true }));
+    let op = others.get(d);
+    if (op === undefined) {
+      op = timerWait(d, { relative: true });
+      if (others.size < MAX_OTHERS) others.set(d, op);
+    }
+    return op;
+  }
+  return timerWait(d, { relative: true, ref });
 }
+
+/** Whole-millisecond durations below this share one operation each (an array lookup). */
+const SMALL = 1_024;
+const small: (Operation<void> | undefined)[] = [];
+/** Longer whole durations: the first MAX_OTHERS distinct ones seen share theirs. */
+const MAX_OTHERS = 256;
+const others = new Map<number, Operation<void>>();
 
 /**
  * Park the current fiber until the runtime's clock reads `deadline` (milliseconds, on

@@ -114,6 +114,42 @@ describe('sleep and sleepUntil (virtual clock)', () => {
   });
 });
 
+describe('sleep: one value serves many fibers', () => {
+  it('sleeps of a whole-millisecond duration share one operation; each fiber still waits its own time', async () => {
+    // (Compared with ===: vitest would iterate an operation to print a difference.)
+    expect(sleep(10) === sleep(10)).toBe(true);
+    expect(sleep(60_000) === sleep(60_000)).toBe(true);
+    expect(sleep(10) === sleep(10, { ref: false })).toBe(false);
+    expect(sleep(2.5) === sleep(2.5)).toBe(false);
+    const clock = new VirtualClock();
+    const woke: string[] = [];
+    await runTest(
+      function* () {
+        const shared = sleep(10);
+        const a = spawn(function* () {
+          yield* shared;
+          woke.push(`a@${now()}`);
+        });
+        const b = spawn(function* () {
+          yield* sleep(5);
+          yield* shared; // started at 5: ends at 15
+          woke.push(`b@${now()}`);
+        });
+        const c = spawn(function* () {
+          yield* shared;
+          woke.push('c'); // cancelled before: never
+        });
+        yield* sleep(1);
+        c.cancel(); // cancelling one sleeper leaves the others' waits alone
+        yield* a;
+        yield* b;
+      },
+      { clock },
+    );
+    expect(woke).toEqual(['a@10', 'b@15']);
+  });
+});
+
 describe('sleep: bad input', () => {
   it('negative, NaN, infinite or non-number durations throw INVALID_ARGUMENT at the call', async () => {
     await runTest(function* () {

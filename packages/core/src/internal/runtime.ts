@@ -533,9 +533,10 @@ export class Runtime implements Scheduler {
       if (e.ref) this.refs--;
       else this.unrefs--;
     };
-    this.timers.fiberFired = (fiber, epoch) => {
+    this.timers.fiberFired = (fiber, entry) => {
       const f = fiber as Fiber<unknown>;
-      if (f.epoch === epoch) this.resumeFiber(f, M_NEXT, undefined);
+      // Still parked on this very entry (a resume or cancellation clears the teardown).
+      if (f.teardown === entry) this.resumeFiber(f, M_NEXT, undefined);
     };
     liveRuntimes.add(this);
     if (!beforeExitInstalled) {
@@ -575,10 +576,10 @@ export class Runtime implements Scheduler {
   }
 
   /** Internal form of setTimer: returns the entry itself (one allocation less). */
-  addTimer(at: number, callback: (() => void) | null, ref: boolean): TimerEntry {
+  addTimer(at: number, target: (() => void) | object, ref: boolean): TimerEntry {
     if (ref) this.refs++;
     else this.unrefs++;
-    return this.timers.add(at, callback, ref);
+    return this.timers.add(at, target, ref);
   }
 
   addHooks(hooks: SchedulerHooks): () => void {
@@ -897,14 +898,11 @@ export class Runtime implements Scheduler {
 
   /** Park `f` on a timer entry that resumes it itself (see TimerWaitOp). */
   private parkOnTimer(f: Fiber<unknown>, w: TimerWaitOp): void {
-    const epoch = this.markParked(f, TIMER_WAIT);
+    this.markParked(f, TIMER_WAIT);
     const at = w.relative ? this.clock.now() + w.t : w.t;
     // The entry itself is the wake source the runtime counts (ref'd or not): the wait
     // is internal, so virtual time can jump to it.
-    const e = this.addTimer(at, null, w.ref);
-    e.fiber = f;
-    e.epoch = epoch;
-    f.teardown = e;
+    f.teardown = this.addTimer(at, f, w.ref);
     if (this.hooks !== null) for (const h of this.hooks) h.park?.(f, REASON_TIMER.label);
   }
 

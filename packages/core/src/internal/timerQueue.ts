@@ -16,9 +16,9 @@
  * - `refCount` counts the ref'd entries in the heap; `onSettle` is called exactly once
  *   per entry, when it leaves the heap (fired or cancelled), for the runtime's
  *   wake-source accounting.
- * - An entry either has a callback (setTimer) or is a timer wait: `fiber` parked on the
- *   entry itself, with the `epoch` of that park; firing calls `fiberFired` instead of a
- *   callback, and a wait whose fiber was resumed or cancelled meanwhile is ignored there.
+ * - An entry's `target` is its callback (setTimer), or the fiber parked on the entry
+ *   itself (a timer wait): firing calls `fiberFired(fiber, entry)` instead, which resumes
+ *   the fiber only if that park is still current (the fiber's teardown is this entry).
  * - `fireDue` first takes every due entry out, then runs the callbacks: an entry added by
  *   a callback waits for the next turn even when already due (a callback that re-arms
  *   itself cannot spin the loop forever), and one cancelled by an earlier callback of
@@ -33,20 +33,15 @@ const FIRING = -2;
 const MIN_CAPACITY = 64;
 
 export class TimerEntry implements TimerHandle {
-  callback: (() => void) | null;
-  /**
-   * A fiber parked on this entry itself (a timer wait: no callback), and the park it
-   * belongs to; firing hands both to the queue's `fiberFired`.
-   */
-  fiber: unknown = null;
-  epoch = 0;
+  /** The callback, or the fiber parked on this entry (a timer wait); null once settled. */
+  target: (() => void) | object | null;
   readonly ref: boolean;
   /** Heap position, or FIRING / SETTLED. */
   index = SETTLED;
   readonly owner: TimerQueue;
-  constructor(owner: TimerQueue, callback: (() => void) | null, ref: boolean) {
+  constructor(owner: TimerQueue, target: (() => void) | object, ref: boolean) {
     this.owner = owner;
-    this.callback = callback;
+    this.target = target;
     this.ref = ref;
   }
   /** The deadline; read it only while the entry is pending (the runtime reads the top's). */
@@ -61,8 +56,7 @@ export class TimerEntry implements TimerHandle {
     if (i >= 0) this.owner.remove(this);
     else if (i === FIRING) {
       // Already out of the heap and counted as settled: just make sure it will not run.
-      this.callback = null;
-      this.fiber = null;
+      this.target = null;
       this.index = SETTLED;
     }
   }
@@ -78,8 +72,8 @@ export class TimerQueue {
   onChange: () => void = () => {};
   /** Called when an entry leaves the queue (fired or cancelled), for wake-source accounting. */
   onSettle: (e: TimerEntry) => void = () => {};
-  /** A timer wait fired: resume `fiber` if it is still in the park `epoch`. */
-  fiberFired: (fiber: unknown, epoch: number) => void = () => {};
+  /** A timer wait fired: resume `fiber` if it is still parked on `entry`. */
+  fiberFired: (fiber: object, entry: TimerEntry) => void = () => {};
 
   get size(): number {
     return this.items.length;
@@ -89,8 +83,8 @@ export class TimerQueue {
     return this.items[0];
   }
 
-  add(at: number, callback: (() => void) | null, ref: boolean): TimerEntry {
-    const e = new TimerEntry(this, callback, ref);
+  add(at: number, target: (() => void) | object, ref: boolean): TimerEntry {
+    const e = new TimerEntry(this, target, ref);
     if (ref) this.refCount++;
     const n = this.items.length;
     if (n === this.keys.length) this.resize(n * 2);
@@ -104,8 +98,7 @@ export class TimerQueue {
     const i = e.index;
     this.take(i);
     e.index = SETTLED;
-    e.callback = null;
-    e.fiber = null;
+    e.target = null;
     if (e.ref) this.refCount--;
     this.onSettle(e);
     if (i === 0) this.onChange();
@@ -138,18 +131,16 @@ export class TimerQueue {
 
   /** Run one taken-out entry unless a callback of the same batch cancelled it. */
   private run(e: TimerEntry): number {
-    const cb = e.callback;
-    const f = e.fiber;
-    e.callback = null;
-    e.fiber = null;
+    const t = e.target;
+    e.target = null;
     e.index = SETTLED;
-    if (f !== null) {
-      this.fiberFired(f, e.epoch);
+    if (t === null) return 0;
+    if (typeof t !== 'function') {
+      this.fiberFired(t, e);
       return 1;
     }
-    if (cb === null) return 0;
     try {
-      cb();
+      t();
     } catch (err) {
       queueMicrotask(() => {
         throw err;
