@@ -268,13 +268,16 @@ export class Fiber<T> implements RootTask<T>, FiberInfo {
   /** Flag bits, plus the resume mode (MODE_SHIFT) and the outcome (OUTCOME_SHIFT). */
   flags = 0;
   epoch = 0;
-  /** The body's arguments before it starts; the resume value while READY; the result once DONE with O_OK. */
+  /**
+   * One slot, four lives (a field less on every fiber): the body's arguments before it
+   * starts; while PARKED, what undoes the wait (the register's teardown, or a timer
+   * wait's entry; undefined on children); the resume value while READY; the result once
+   * DONE with O_OK. Each transition overwrites what the previous state kept.
+   */
   value: unknown = undefined;
   /** The body before the fiber starts (flag STARTED clear), then its iterator. */
   iter: AnyIterator | Body<T, readonly unknown[]> | null;
   wait: Suspension<unknown> | null = null;
-  /** While parked: what undoes the wait — the register's teardown, or a timer wait's entry. */
-  teardown: Teardown | void | null = null;
   lastChild: Fiber<unknown> | null = null;
   prevSibling: Fiber<unknown> | null = null;
   nextSibling: Fiber<unknown> | null = null;
@@ -535,8 +538,8 @@ export class Runtime implements Scheduler {
     };
     this.timers.fiberFired = (fiber, entry) => {
       const f = fiber as Fiber<unknown>;
-      // Still parked on this very entry (a resume or cancellation clears the teardown).
-      if (f.teardown === entry) this.resumeFiber(f, M_NEXT, undefined);
+      // Still parked on this very entry (a resume or cancellation replaces the teardown).
+      if (f.st === S_PARKED && f.value === entry) this.resumeFiber(f, M_NEXT, undefined);
     };
     liveRuntimes.add(this);
     if (!beforeExitInstalled) {
@@ -819,6 +822,7 @@ export class Runtime implements Scheduler {
   private parkOnChildren(f: Fiber<unknown>): void {
     f.st = S_PARKED;
     f.wait = CHILDREN_WAIT;
+    f.value = undefined; // nothing to tear down
     f.epoch++;
     const base = f.slot * SLOT_WORDS;
     this.table.i32[base + F_STATE] = S_PARKED;
@@ -874,7 +878,7 @@ export class Runtime implements Scheduler {
       f.wait = null;
       return true;
     }
-    f.teardown = td;
+    f.value = td; // the teardown, while parked
     if (s.external) {
       f.flags |= EXTERNAL;
       this.refs++;
@@ -902,7 +906,7 @@ export class Runtime implements Scheduler {
     const at = w.relative ? this.clock.now() + w.t : w.t;
     // The entry itself is the wake source the runtime counts (ref'd or not): the wait
     // is internal, so virtual time can jump to it.
-    f.teardown = this.addTimer(at, f, w.ref);
+    f.value = this.addTimer(at, f, w.ref); // the teardown, while parked
     if (this.hooks !== null) for (const h of this.hooks) h.park?.(f, REASON_TIMER.label);
   }
 
@@ -910,12 +914,11 @@ export class Runtime implements Scheduler {
   resumeFiber(f: Fiber<unknown>, mode: number, value: unknown): void {
     f.epoch++;
     f.mode = mode;
-    f.value = value;
+    f.value = value; // (replaces the teardown)
     if (this.registering === f) {
       this.syncResumed = true;
       return;
     }
-    f.teardown = null;
     f.wait = null;
     if (f.flags & EXTERNAL) {
       f.flags &= ~EXTERNAL;
@@ -975,7 +978,6 @@ export class Runtime implements Scheduler {
     f.st = S_DONE;
     f.iter = null;
     f.wait = null;
-    f.teardown = null;
     const t = this.table;
     const base = f.slot * SLOT_WORDS;
     const nameId = t.i32[base + F_NAME];
@@ -1114,8 +1116,8 @@ export class Runtime implements Scheduler {
   /** Tear down the current wait of a parked fiber (its resume becomes a no-op). */
   private releaseWait(f: Fiber<unknown>): void {
     f.epoch++;
-    const td = f.teardown;
-    f.teardown = null;
+    const td = f.value as Teardown | undefined;
+    f.value = undefined;
     f.wait = null;
     if (f.flags & EXTERNAL) {
       f.flags &= ~EXTERNAL;
@@ -1124,7 +1126,7 @@ export class Runtime implements Scheduler {
     if (td !== null && td !== undefined) {
       try {
         if (typeof td === 'function') td();
-        else td.cancel();
+        else if (typeof td.cancel === 'function') td.cancel(); // (else: not a teardown)
       } catch (e) {
         if (f.outcome !== O_ERR) {
           f.outcome = O_ERR;
