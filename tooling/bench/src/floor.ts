@@ -84,6 +84,32 @@ export class FloorSlot<T> {
   }
 }
 
+/**
+ * The floor's ping-pong: two generators trade `n` messages through two one-slot
+ * handoffs. The baseline of the core and sync ping-pong tables.
+ */
+export function floorPingPong(n: number): Promise<unknown> {
+  return new Promise((resolve) => {
+    const sched = new FloorScheduler();
+    const ab = new FloorSlot<number>();
+    const ba = new FloorSlot<number>();
+    sched.spawn(
+      (function* (): FloorOp<void> {
+        for (let i = 0; i < n; i++) ba.put(yield* ab.take());
+      })(),
+    );
+    sched.spawn(
+      (function* (): FloorOp<void> {
+        for (let i = 0; i < n; i++) {
+          ab.put(i);
+          yield* ba.take();
+        }
+      })(),
+      resolve,
+    );
+  });
+}
+
 export function floorRun(main: () => FloorOp<unknown>): Promise<unknown> {
   return new Promise((resolve) => new FloorScheduler().spawn(main(), resolve));
 }

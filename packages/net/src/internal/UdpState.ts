@@ -13,7 +13,7 @@
  *   once, else the next recv(); they do not close the socket.
  */
 import type { Socket as DgramSocket, RemoteInfo } from 'node:dgram';
-import { InvalidArgumentError, waitReason, type Instruction } from '@rioco/core';
+import { InvalidArgumentError, waitReason } from '@rioco/core';
 import type { InetAddress } from '../SocketAddress.js';
 import type { WaitOptions } from '../WaitOptions.js';
 import type { Datagram } from '../UdpSocket.js';
@@ -164,11 +164,9 @@ export class SendOp extends BlockingOp<void> {
     this.address = to.address;
   }
 
-  override [Symbol.iterator](): Iterator<Instruction, void, unknown> {
-    const it = super[Symbol.iterator]();
+  protected override reset(): void {
     this.started = this.done = false;
     this.failure = null;
-    return it;
   }
 
   protected attempt(): void | NotReady {
@@ -245,12 +243,10 @@ export class BindOp<U> extends BlockingOp<U> {
     this.maxQueued = maxQueued;
   }
 
-  override [Symbol.iterator](): Iterator<Instruction, U, unknown> {
-    const it = super[Symbol.iterator]();
+  protected override reset(): void {
     this.socket = null;
     this.bound = false;
     this.failure = null;
-    return it;
   }
 
   protected attempt(): U | NotReady {

@@ -8,7 +8,7 @@
  * uncaught 'error' event.
  */
 import type { Socket } from 'node:net';
-import { InvalidArgumentError, waitReason, type Instruction } from '@rioco/core';
+import { InvalidArgumentError, waitReason } from '@rioco/core';
 import type { SocketAddress } from '../SocketAddress.js';
 import type { WaitOptions } from '../WaitOptions.js';
 import { BlockingOp, NOT_READY, type NotReady } from './BlockingOp.js';
@@ -94,12 +94,10 @@ export class ConnectOp<S> extends BlockingOp<S> {
     this.make = make;
   }
 
-  override [Symbol.iterator](): Iterator<Instruction, S, unknown> {
-    const it = super[Symbol.iterator]();
+  protected override reset(): void {
     this.socket = null;
     this.connected = false;
     this.failure = null;
-    return it;
   }
 
   protected attempt(): S | NotReady {

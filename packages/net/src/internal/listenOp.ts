@@ -8,7 +8,7 @@
  * on every path (error, timeout, abort, cancellation).
  */
 import { createServer, type Server } from 'node:net';
-import { InvalidArgumentError, waitReason, type Instruction } from '@rioco/core';
+import { InvalidArgumentError, waitReason } from '@rioco/core';
 import { UnsupportedError } from '../errors.js';
 import { BlockingOp, NOT_READY, type NotReady } from './BlockingOp.js';
 import { Waiter } from './Waiter.js';
@@ -107,12 +107,10 @@ export class ListenOp<S, L> extends BlockingOp<L> {
     this.makeListener = makeListener;
   }
 
-  override [Symbol.iterator](): Iterator<Instruction, L, unknown> {
-    const it = super[Symbol.iterator]();
+  protected override reset(): void {
     this.server = null;
     this.listening = false;
     this.failure = null;
-    return it;
   }
 
   protected attempt(): L | NotReady {

@@ -9,7 +9,7 @@
  */
 import { lookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
-import { Family, waitReason, type Instruction, type SocketReactor } from '@rioco/core';
+import { Family, waitReason, type SocketReactor } from '@rioco/core';
 import { BlockingOp, NOT_READY, type NotReady } from './BlockingOp.js';
 import { Waiter } from './Waiter.js';
 import { mapNodeError } from './nodeErrors.js';
@@ -57,8 +57,7 @@ export class NativeConnectOp<S> extends BlockingOp<S> {
     this.make = make;
   }
 
-  override [Symbol.iterator](): Iterator<Instruction, S, unknown> {
-    const it = super[Symbol.iterator]();
+  protected override reset(): void {
     this.phase = 0;
     this.addrs = [];
     this.nextAddr = 0;
@@ -66,7 +65,6 @@ export class NativeConnectOp<S> extends BlockingOp<S> {
     this.failure = null;
     this.lastError = 0;
     this.run++;
-    return it;
   }
 
   protected attempt(): S | NotReady {

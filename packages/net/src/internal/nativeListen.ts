@@ -21,7 +21,7 @@
 import { lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { rmSync } from 'node:fs';
-import { Family, ListenFlags, Readiness, StreamFlags, waitReason, type Instruction, type ReadinessListener, type SocketReactor } from '@rioco/core';
+import { Family, ListenFlags, Readiness, StreamFlags, waitReason, type ReadinessListener, type SocketReactor } from '@rioco/core';
 import type { SocketAddress } from '../SocketAddress.js';
 import { SocketClosedError, type NetError } from '../errors.js';
 import { BlockingOp, NOT_READY, type NotReady } from './BlockingOp.js';
@@ -192,13 +192,11 @@ export class NativeListenOp<S, L> extends BlockingOp<L> {
     this.makeListener = makeListener;
   }
 
-  override [Symbol.iterator](): Iterator<Instruction, L, unknown> {
-    const it = super[Symbol.iterator]();
+  protected override reset(): void {
     this.lookupState = 0;
     this.resolved = null;
     this.failure = null;
     this.run++;
-    return it;
   }
 
   protected attempt(): L | NotReady {

@@ -4,7 +4,7 @@
  * bytes only in `attempt()` (so a cancelled read consumed nothing), and reports the end
  * and errors through `noData()`.
  */
-import { InvalidArgumentError, waitReason, type Instruction } from '@rioco/core';
+import { InvalidArgumentError, waitReason } from '@rioco/core';
 import type { WaitOptions } from '../WaitOptions.js';
 import { LineTooLongError, SocketClosedError, UnexpectedEofError } from '../errors.js';
 import { BlockingOp, NOT_READY, type NotReady } from './BlockingOp.js';
@@ -107,9 +107,8 @@ export class ReadLineOp extends BlockingOp<string | null> {
     this.s = s;
     this.max = max;
   }
-  override [Symbol.iterator](): Iterator<Instruction, string | null, unknown> {
+  protected override reset(): void {
     this.scanned = 0;
-    return super[Symbol.iterator]();
   }
   protected attempt(): string | null | NotReady {
     const s = this.s;
@@ -175,9 +174,8 @@ abstract class FlushingOp extends BlockingOp<void> {
     super(options);
     this.s = s;
   }
-  override [Symbol.iterator](): Iterator<Instruction, void, unknown> {
+  protected override reset(): void {
     this.phase = 0;
-    return super[Symbol.iterator]();
   }
   protected abstract start(): void;
   abstract override what(): string;
@@ -246,9 +244,8 @@ export class ShutdownOp extends BlockingOp<void> {
     super(options);
     this.s = s;
   }
-  override [Symbol.iterator](): Iterator<Instruction, void, unknown> {
+  protected override reset(): void {
     this.started = false;
-    return super[Symbol.iterator]();
   }
   protected attempt(): void | NotReady {
     const s = this.s;

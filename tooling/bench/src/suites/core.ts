@@ -7,7 +7,7 @@ import { run, spawn, suspend, yieldNow, type Operation, type Resume, type Task }
 import * as effection from 'effection';
 import { Effect, Fiber as EffectFiber, Deferred } from 'effect';
 import { measure, bytesPer, runSuite } from '../harness.js';
-import { floorRun, FloorSlot, parkForever, FloorScheduler, type FloorOp, type Park } from '../floor.js';
+import { floorRun, floorPingPong, parkForever, FloorScheduler, type FloorOp, type Park } from '../floor.js';
 
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -140,28 +140,6 @@ function pingPongRioco(n: number, native = false): Promise<unknown> {
     }
     yield* b;
   }, { native });
-}
-
-function pingPongFloor(n: number): Promise<unknown> {
-  return new Promise((resolve) => {
-    const sched = new FloorScheduler();
-    const ab = new FloorSlot<number>();
-    const ba = new FloorSlot<number>();
-    sched.spawn(
-      (function* (): FloorOp<void> {
-        for (let i = 0; i < n; i++) ba.put(yield* ab.take());
-      })(),
-    );
-    sched.spawn(
-      (function* (): FloorOp<void> {
-        for (let i = 0; i < n; i++) {
-          ab.put(i);
-          yield* ba.take();
-        }
-      })(),
-      resolve,
-    );
-  });
 }
 
 async function pingPongAsync(n: number): Promise<void> {
@@ -455,7 +433,7 @@ await runSuite('# @rioco/core', [
     unit: 'ns',
     baseline: 'floor',
     rows: [
-      { name: 'floor', measure: () => measure(pingPongFloor, N_PING) },
+      { name: 'floor', measure: () => measure(floorPingPong, N_PING) },
       { name: 'rioco', measure: () => measure((n) => pingPongRioco(n), N_PING) },
       { name: 'rioco (native table)', measure: () => measure((n) => pingPongRioco(n, true), N_PING) },
       { name: 'async/await', measure: () => measure(pingPongAsync, N_PING) },

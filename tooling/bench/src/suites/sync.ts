@@ -1,13 +1,15 @@
 /**
  * @rioco/sync against what a user would otherwise pick: hand-written async/await
  * equivalents (a promise queue channel, a promise mutex), async-mutex, effection and
- * effect (Queue, Semaphore). Plus the ping-pong floor: the least any generator scheduler
- * with a one-slot handoff can do, written out below so the row is self-contained.
+ * effect (Queue, Semaphore). The ping-pong baseline is the core suite's floor (floor.ts:
+ * the minimal generator scheduler the targets are set against); below it, an even
+ * smaller one (a ring queue run synchronously, fibers that `yield` the slot itself):
+ * the least any generator scheduler with a one-slot handoff can do.
  *
  * Every row runs in a fresh process (the harness's runSuite); the slow peers run fewer
  * iterations (results are per operation, so the counts do not bias the ratios).
  *
- * Ping-pong rows besides the floor: the floor with blocking through `yield*` on an
+ * Ping-pong rows besides the floors: the minimal floor with blocking through `yield*` on an
  * operation object (what any typed-operation API pays), and a one-slot handoff written
  * directly on core's suspend() (what the scheduler alone costs, without @rioco/sync).
  * The first mutex table has holders that never yield, so cooperative fibers never
@@ -34,6 +36,7 @@ import {
   type Operation as EOperation,
   type Task as ETask,
 } from 'effection';
+import { floorPingPong as coreFloorPingPong } from '../floor.js';
 import { measure, runSuite } from '../harness.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -645,10 +648,11 @@ await runSuite(`# @rioco/sync${QUICK ? ' (BENCH_QUICK)' : ''}`, [
   {
     title: 'channel ping-pong (per round trip)',
     unit: 'ns/op',
-    baseline: 'floor (generator scheduler, 1-slot handoff)',
+    baseline: 'core ping-pong floor (floor.ts)',
     rows: [
-      { name: 'floor (generator scheduler, 1-slot handoff)', measure: row((n) => floorPingPong(n), N) },
-      { name: 'floor, blocking via yield* operation', measure: row((n) => floorOpPingPong(n), N) },
+      { name: 'core ping-pong floor (floor.ts)', measure: row((n) => coreFloorPingPong(n), N) },
+      { name: 'minimal floor (ring queue, no yield*)', measure: row((n) => floorPingPong(n), N) },
+      { name: 'minimal floor, blocking via yield* operation', measure: row((n) => floorOpPingPong(n), N) },
       { name: 'rioco channel(0)', measure: row((n) => riocoPingPong(n, 0), N) },
       { name: 'rioco channel(1)', measure: row((n) => riocoPingPong(n, 1), N) },
       { name: 'rioco core suspend() slot (no sync)', measure: row((n) => corePingPong(n), N) },
