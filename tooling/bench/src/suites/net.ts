@@ -14,7 +14,7 @@
  * Run: node --expose-gc dist/suites/net.js
  */
 import { spawn as spawnProcess, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -23,14 +23,11 @@ import { fileURLToPath } from 'node:url';
 import { run, spawn, type Operation } from '@rioco/core';
 import { listen, NetError, type InetAddress, type Stream } from '@rioco/net';
 import { median, report, type Row } from '../harness.js';
+import { announce, cpuMicros, hasTaskset, pinned, startServe } from '../procs.js';
 
 type Kind = 'rioco' | 'node-callbacks' | 'async-await';
 
 // ---- servers (child mode) -------------------------------------------------------------
-
-function announce(port: number): void {
-  process.stdout.write(`ready ${port}\n`);
-}
 
 function serveNodeCallbacks(): void {
   const server = createServer({ noDelay: true }, (s: Socket) => {
@@ -83,11 +80,6 @@ const conns = Number(process.env.RIOCO_BENCH_NET_CONNS ?? 50);
 const size = Number(process.env.RIOCO_BENCH_NET_SIZE ?? 64);
 const rounds = Number(process.env.RIOCO_BENCH_NET_ROUNDS ?? 1);
 const tools = process.env.RIOCO_BENCH_TOOLS ?? '/work/shared/tools';
-const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-
-function pinned(core: number, cmd: string, args: string[]): [string, string[]] {
-  return hasTaskset ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
-}
 
 function compile(dir: string, name: string): string {
   const out = join(dir, name);
@@ -105,29 +97,14 @@ async function freePort(): Promise<number> {
 }
 
 async function startServer(kind: Kind | 'c-floor', floorBin: string): Promise<{ child: ChildProcess; port: number }> {
-  let child: ChildProcess;
-  let port = 0;
   if (kind === 'c-floor') {
-    port = await freePort();
+    const port = await freePort();
     const [cmd, args] = pinned(0, floorBin, [String(port)]);
-    child = spawnProcess(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawnProcess(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
     await waitConnectable(port);
     return { child, port };
   }
-  const self = fileURLToPath(import.meta.url);
-  const [cmd, args] = pinned(0, process.execPath, [self, '--serve', kind]);
-  child = spawnProcess(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  for await (const chunk of child.stdout as NodeJS.ReadableStream) {
-    out += String(chunk);
-    const m = /ready (\d+)/.exec(out);
-    if (m) {
-      port = Number(m[1]);
-      break;
-    }
-  }
-  if (port === 0) throw new Error(`server ${kind} did not start`);
-  return { child, port };
+  return startServe(fileURLToPath(import.meta.url), kind);
 }
 
 async function waitConnectable(port: number): Promise<void> {
@@ -154,17 +131,6 @@ async function load(loadBin: string, port: number): Promise<LoadResult> {
   const [code] = (await once(child, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`echo-load exited with ${code}`);
   return JSON.parse(out.trim()) as LoadResult;
-}
-
-/** CPU time (user + system) a process has used, in microseconds; NaN where /proc is missing. */
-function cpuMicros(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // utime + stime, in USER_HZ (100) ticks
-  } catch {
-    return Number.NaN;
-  }
 }
 
 async function measureKind(kind: Kind | 'c-floor', floorBin: string, loadBin: string): Promise<LoadResult> {
