@@ -10,17 +10,9 @@ import { serveChat } from './server.js';
 
 const DEFAULT_PORT = 7070;
 
-function parsePort(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return DEFAULT_PORT;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`invalid port "${raw}": expected an integer from 0 to 65535`);
-  }
-  return port;
-}
-
 main(function* () {
-  const port = parsePort(process.argv[2] ?? process.env.PORT);
+  // listen() rejects a bad port with a clear InvalidArgumentError.
+  const port = Number(process.argv[2] ?? process.env.PORT ?? DEFAULT_PORT);
   const host = process.env.HOST ?? '127.0.0.1';
   using listener = yield* listen({ host, port, noDelay: true });
   const { address, port: bound } = listener.address as InetAddress;

@@ -15,8 +15,7 @@
  */
 import { spawn, type Operation } from '@rioco/core';
 import { CLOSED } from '@rioco/sync';
-import { LineTooLongError, NetError, TimeoutError, TooManyOpenFilesError, type Listener, type SocketAddress, type Stream } from '@rioco/net';
-import { sleep } from '@rioco/timers';
+import { LineTooLongError, NetError, TimeoutError, type Listener, type SocketAddress, type Stream } from '@rioco/net';
 import { Room, type Member } from './room.js';
 
 export { Room, NICK, type Member } from './room.js';
@@ -39,22 +38,14 @@ const HELP = 'commands: /who  /nick NEW  /quit  /help\n';
 export function* serveChat(listener: Listener, options: ChatOptions = {}): Operation<never> {
   const room = options.room ?? new Room();
   const log = options.log ?? ((): void => {});
-  for (;;) {
-    let conn: Stream;
-    try {
-      conn = yield* listener.accept();
-    } catch (err) {
-      if (!(err instanceof TooManyOpenFilesError)) throw err;
-      log(`out of file descriptors; accepting again in 100 ms`);
-      yield* sleep(100);
-      continue;
-    }
-    spawn(session, { args: [conn, room, options, log], name: 'chat session' });
-  }
+  return yield* listener.serve((conn) => session(conn, room, options, log), {
+    name: 'chat session',
+    onTooManyOpenFiles: () => log('out of file descriptors; accepting again in 100 ms'),
+  });
 }
 
 function* session(conn: Stream, room: Room, options: ChatOptions, log: (line: string) => void): Operation<void> {
-  conn.adopt(); // closed when this fiber ends, however it ends
+  // serve() runs each session in a fiber of its own that owns `conn`: it closes when the session ends.
   const maxLength = options.maxLine ?? 4096;
   let member: Member | null = null;
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { spawn as spawnProcess } from 'node:child_process';
+import { startApp } from '@rioco/tooling/cli';
 import { fileURLToPath } from 'node:url';
 import { runTest, spawn, type Operation, type Task } from '@rioco/core';
 import { connect, listen, type InetAddress, type Listener, type Stream } from '@rioco/net';
@@ -159,28 +159,15 @@ describe('Room', () => {
 
 describe('apps/chat main', () => {
   it('serves on an ephemeral port and exits 130 on SIGINT, closing sessions', async () => {
-    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-    const child = spawnProcess(process.execPath, ['--no-deprecation', '--import', 'tsx', '--conditions=@rioco/source', main, '0'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    const port = await new Promise<number>((resolve, reject) => {
-      child.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-        const m = /listening on [^:]+:(\d+)/.exec(err);
-        if (m) resolve(Number(m[1]));
-      });
-      child.on('exit', () => reject(new Error(`exited early: ${err}`)));
-    });
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const app = await startApp(fileURLToPath(new URL('../src/main.ts', import.meta.url)), /listening on [^:]+:(\d+)/);
     await runTest(function* () {
-      const c = yield* join(port, 'dora');
-      child.kill('SIGINT');
+      const c = yield* join(app.port, 'dora');
+      app.child.kill('SIGINT');
       expect(yield* c.end()).toBe('');
       c.conn.close();
     });
-    expect(await exited).toBe(130);
-    expect(err).toMatch(/dora joined/);
-    expect(err).toMatch(/stopped; every session has ended/);
+    expect(await app.exited).toBe(130);
+    expect(app.stderr).toMatch(/dora joined/);
+    expect(app.stderr).toMatch(/stopped; every session has ended/);
   });
 });

@@ -8,7 +8,7 @@
  */
 import { main, spawn, type Operation } from '@rioco/core';
 import { now, sleep } from '@rioco/timers';
-import { NetError, TooManyOpenFilesError, listen, type InetAddress, type Stream } from '@rioco/net';
+import { NetError, listen, type InetAddress, type Stream } from '@rioco/net';
 
 interface Stats {
   /** Connections open now. */
@@ -25,18 +25,9 @@ interface Stats {
 
 const DEFAULT_PORT = 7007;
 
-function parsePort(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return DEFAULT_PORT;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`invalid port "${raw}": expected an integer from 0 to 65535`);
-  }
-  return port;
-}
-
 /** One connection: echo every chunk back until the peer ends its side. */
 function* handle(conn: Stream, stats: Stats): Operation<void> {
-  conn.adopt(); // closed when this fiber ends, however it ends
+  // serve() runs this in a fiber of its own that owns `conn`: it closes when we return.
   stats.connections++;
   stats.accepted++;
   try {
@@ -83,7 +74,8 @@ function formatBytes(n: number): string {
 }
 
 main(function* () {
-  const port = parsePort(process.argv[2] ?? process.env.PORT);
+  // listen() rejects a bad port with a clear InvalidArgumentError.
+  const port = Number(process.argv[2] ?? process.env.PORT ?? DEFAULT_PORT);
   const host = process.env.HOST ?? '127.0.0.1';
   const stats: Stats = { connections: 0, accepted: 0, msgs: 0, bytes: 0, errors: 0 };
   using listener = yield* listen({ host, port, noDelay: true });
@@ -91,19 +83,11 @@ main(function* () {
   process.stderr.write(`echo: listening on ${address}:${bound} (Ctrl-C to stop)\n`);
   spawn(report, { args: [stats], name: 'stats' });
   try {
-    for (;;) {
-      let conn: Stream;
-      try {
-        conn = yield* listener.accept();
-      } catch (err) {
-        if (!(err instanceof TooManyOpenFilesError)) throw err;
-        // Out of descriptors: the listener stays usable; give connections time to close.
-        process.stderr.write(`\necho: ${err.message}\n`);
-        yield* sleep(100);
-        continue;
-      }
-      spawn(handle, { args: [conn, stats], name: 'conn' });
-    }
+    yield* listener.serve((conn) => handle(conn, stats), {
+      name: 'conn',
+      // Out of descriptors: serve() waits and accepts again; the listener stays usable.
+      onTooManyOpenFiles: (err) => void process.stderr.write(`\necho: ${err.message}\n`),
+    });
   } finally {
     // Cancellation (Ctrl-C) reaches here after every connection fiber has ended.
     process.stderr.write(`\necho: stopped; ${stats.accepted} connection(s) served, ${stats.connections} still open\n`);

@@ -12,9 +12,9 @@
  * connection is closed (by the fiber ending: the stream is adopted) after any response
  * that says `Connection: close` — every error response does.
  */
-import { spawn, type Operation } from '@rioco/core';
-import { LineTooLongError, NetError, TimeoutError as NetTimeoutError, TooManyOpenFilesError, type Listener, type Stream } from '@rioco/net';
-import { TimeoutError, now, sleep, timeout } from '@rioco/timers';
+import type { Operation } from '@rioco/core';
+import { LineTooLongError, NetError, TimeoutError as NetTimeoutError, type Listener, type Stream } from '@rioco/net';
+import { TimeoutError, now, timeout } from '@rioco/timers';
 
 /** A request, read whole. Header names are lower-cased; repeated headers are joined with ", ". */
 export interface Request {
@@ -95,22 +95,14 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 export function* serveHttp(listener: Listener, handler: Handler, options: HttpOptions = {}, stats?: HttpStats): Operation<never> {
   const st = stats ?? { connections: 0, accepted: 0, requests: 0, rejected: 0 };
   const log = options.log ?? ((): void => {});
-  for (;;) {
-    let conn: Stream;
-    try {
-      conn = yield* listener.accept();
-    } catch (err) {
-      if (!(err instanceof TooManyOpenFilesError)) throw err;
-      log('out of file descriptors; accepting again in 100 ms');
-      yield* sleep(100);
-      continue;
-    }
-    spawn(connection, { args: [conn, handler, options, st, log], name: 'http connection' });
-  }
+  return yield* listener.serve((conn) => connection(conn, handler, options, st, log), {
+    name: 'http connection',
+    onTooManyOpenFiles: () => log('out of file descriptors; accepting again in 100 ms'),
+  });
 }
 
 function* connection(conn: Stream, handler: Handler, o: HttpOptions, st: HttpStats, log: (line: string) => void): Operation<void> {
-  conn.adopt(); // closed when this fiber ends, however it ends
+  // serve() runs this in a fiber of its own that owns `conn`: it closes when we return.
   st.connections++;
   st.accepted++;
   try {

@@ -16,17 +16,9 @@ import { routes } from './routes.js';
 
 const DEFAULT_PORT = 8080;
 
-function parsePort(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return DEFAULT_PORT;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`invalid port "${raw}": expected an integer from 0 to 65535`);
-  }
-  return port;
-}
-
 main(function* () {
-  const port = parsePort(process.argv[2] ?? process.env.PORT);
+  // listen() rejects a bad port with a clear InvalidArgumentError.
+  const port = Number(process.argv[2] ?? process.env.PORT ?? DEFAULT_PORT);
   const host = process.env.HOST ?? '127.0.0.1';
   const stats: HttpStats = { connections: 0, accepted: 0, requests: 0, rejected: 0 };
   using listener = yield* listen({ host, port, noDelay: true });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { spawn as spawnProcess } from 'node:child_process';
+import { startApp } from '@rioco/tooling/cli';
 import { fileURLToPath } from 'node:url';
 import { runTest, spawn, wait, type Operation, type Task } from '@rioco/core';
 import { connect, listen, type InetAddress, type Listener, type Stream } from '@rioco/net';
@@ -154,24 +154,11 @@ describe('apps/http', () => {
 
 describe('apps/http main', () => {
   it('serves on an ephemeral port and exits 130 on SIGINT', async () => {
-    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-    const child = spawnProcess(process.execPath, ['--no-deprecation', '--import', 'tsx', '--conditions=@rioco/source', main, '0'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    const port = await new Promise<number>((resolve, reject) => {
-      child.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-        const m = /listening on http:\/\/[^:]+:(\d+)\//.exec(err);
-        if (m) resolve(Number(m[1]));
-      });
-      child.on('exit', () => reject(new Error(`exited early: ${err}`)));
-    });
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const res = await fetch(`http://127.0.0.1:${port}/echo`, { method: 'POST', body: 'round trip' });
+    const app = await startApp(fileURLToPath(new URL('../src/main.ts', import.meta.url)), /listening on http:\/\/[^:]+:(\d+)\//);
+    const res = await fetch(`http://127.0.0.1:${app.port}/echo`, { method: 'POST', body: 'round trip' });
     expect(await res.text()).toBe('round trip');
-    child.kill('SIGINT');
-    expect(await exited).toBe(130);
-    expect(err).toMatch(/stopped after 1 request\(s\) on 1 connection\(s\)/);
+    app.child.kill('SIGINT');
+    expect(await app.exited).toBe(130);
+    expect(app.stderr).toMatch(/stopped after 1 request\(s\) on 1 connection\(s\)/);
   });
 });

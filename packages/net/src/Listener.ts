@@ -1,4 +1,5 @@
-import type { Operation } from '@rioco/core';
+import { InvalidArgumentError, spawn, supervisor, timerWait, type Instruction, type Operation } from '@rioco/core';
+import { NetError, TooManyOpenFilesError } from './errors.js';
 import type { SocketAddress } from './SocketAddress.js';
 import type { WaitOptions } from './WaitOptions.js';
 import type { StreamOptions } from './connect.js';
@@ -41,6 +42,19 @@ export interface UnixListenOptions extends StreamOptions, WaitOptions {
   readableAll?: boolean;
   /** Make the socket writable by all users. */
   writableAll?: boolean;
+}
+
+/**
+ * Options of {@link Listener.serve}.
+ * @public
+ */
+export interface ServeOptions {
+  /** Name of each connection's fiber, as fiber dumps and deadlock reports show it. Default `'connection'`. */
+  name?: string;
+  /** After running out of file descriptors, wait this long before accepting again, in ms. Default 100. */
+  retryAfter?: number;
+  /** Told of each shortage of file descriptors, before the wait. */
+  onTooManyOpenFiles?: (err: TooManyOpenFilesError) => void;
 }
 
 /**
@@ -98,6 +112,44 @@ export class Listener implements Disposable, AsyncDisposable, AsyncIterable<Stre
    */
   accept(options?: WaitOptions): Operation<Stream> {
     return new AcceptOp(this.s, options);
+  }
+
+  /**
+   * Accept connections until cancelled, running `handler(conn)` in a fiber of its own for
+   * each one. The connection's fiber owns the stream: it closes when the handler ends,
+   * however it ends.
+   *
+   * @remarks
+   * What a server needs around `accept()`, done once: connections fail alone (the
+   * handlers run in a {@link @rioco/core#supervisor} scope, so one handler's error does
+   * not stop the server; a {@link NetError} escaping a handler — a reset, a vanished
+   * peer — just ends that connection, any other error goes to the scheduler's
+   * `unhandledError` hook, or to stderr without one); running out of file descriptors
+   * ({@link TooManyOpenFilesError}) waits `retryAfter` ms and accepts again. Other
+   * accept errors (the listener was closed) end `serve` with that error, after the
+   * running connections have finished. Cancelling the fiber that runs `serve` cancels
+   * every connection first.
+   *
+   * @example
+   * ```ts
+   * using listener = yield* listen({ host: '127.0.0.1', port: 7007 });
+   * yield* listener.serve(function* (conn) {
+   *   for (let b; (b = yield* conn.read()) !== null; ) yield* conn.write(b);
+   * });
+   * ```
+   */
+  serve(handler: (conn: Stream) => Operation<void>, options: ServeOptions = {}): Operation<never> {
+    if (typeof handler !== 'function') throw new InvalidArgumentError('serve(handler): handler must be a function (conn) => operation');
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('serve options must be an object');
+    const { name = 'connection', retryAfter = 100, onTooManyOpenFiles } = options;
+    if (typeof name !== 'string') throw new InvalidArgumentError('serve option "name" must be a string');
+    if (typeof retryAfter !== 'number' || !Number.isFinite(retryAfter) || retryAfter < 0) {
+      throw new InvalidArgumentError(`serve option "retryAfter" must be a finite number of ms >= 0, got ${String(retryAfter)}`);
+    }
+    if (onTooManyOpenFiles !== undefined && typeof onTooManyOpenFiles !== 'function') {
+      throw new InvalidArgumentError('serve option "onTooManyOpenFiles" must be a function');
+    }
+    return serveLoop(this, handler, name, timerWait(retryAfter, { relative: true }), onTooManyOpenFiles);
   }
 
   /**
@@ -161,6 +213,41 @@ export class Listener implements Disposable, AsyncDisposable, AsyncIterable<Stre
       next: () => s.nextPromise(),
       return: () => Promise.resolve({ done: true, value: undefined }),
     };
+  }
+}
+
+function* serveLoop(
+  listener: Listener,
+  handler: (conn: Stream) => Operation<void>,
+  name: string,
+  pause: Operation<void>,
+  onTooManyOpenFiles: ((err: TooManyOpenFilesError) => void) | undefined,
+): Generator<Instruction, never, unknown> {
+  // The accept error comes back as the scope's value (a failure inside a supervisor scope
+  // would fail the caller fail-fast), and is thrown here, where the caller can catch it.
+  const failure = yield* supervisor(function* (): Generator<Instruction, unknown, unknown> {
+    for (;;) {
+      let conn: Stream;
+      try {
+        conn = yield* listener.accept();
+      } catch (err) {
+        if (!(err instanceof TooManyOpenFilesError)) return err;
+        onTooManyOpenFiles?.(err);
+        yield* pause;
+        continue;
+      }
+      spawn(connection, { args: [conn, handler], name });
+    }
+  });
+  throw failure;
+}
+
+function* connection(conn: Stream, handler: (conn: Stream) => Operation<void>): Operation<void> {
+  conn.adopt();
+  try {
+    yield* handler(conn);
+  } catch (err) {
+    if (!(err instanceof NetError)) throw err; // the connection's own end: nothing to report
   }
 }
 

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 export { connect, type StreamOptions, type TcpConnectOptions, type UnixConnectOptions } from './connect.js';
-export { listen, Listener, type TcpListenOptions, type UnixListenOptions } from './Listener.js';
+export { listen, Listener, type ServeOptions, type TcpListenOptions, type UnixListenOptions } from './Listener.js';
 export { Stream, type ReadLineOptions } from './Stream.js';
 export { bindUdp, UdpSocket, type Datagram, type UdpTarget, type UdpBindOptions } from './UdpSocket.js';
 export type { SocketAddress, InetAddress, UnixAddress } from './SocketAddress.js';

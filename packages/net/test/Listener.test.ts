@@ -1,7 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { runTest, spawn, wait, type Operation } from '@rioco/core';
 import {
   AddressInUseError,
@@ -16,7 +14,7 @@ import {
   type Listener,
   type Stream,
 } from '@rioco/net';
-import { DRIVERS, hasPendingConnection, portOf, tmpSocketPath, turn, until, useDriver } from './helpers.js';
+import { DRIVERS, hasPendingConnection, portOf, runUnderFdLimit, tmpSocketPath, turn, until, useDriver } from './helpers.js';
 
 function* catching(op: Operation<unknown>): Operation<unknown> {
   try {
@@ -154,20 +152,7 @@ for (const driver of DRIVERS) {
       }
 
       it('surfaces a real EMFILE as TooManyOpenFilesError, and the listener keeps accepting', () => {
-        // In a child process under `ulimit -n`: lowering the limit of the test process itself
-        // would starve every test that runs after this one in the same worker.
-        const fixture = fileURLToPath(new URL('./fixtures/emfile.ts', import.meta.url));
-        const node = [process.execPath, '--no-deprecation', '--import', 'tsx', '--conditions=@rioco/source', fixture]
-          .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
-          .join(' ');
-        const out = spawnSync('sh', ['-c', `ulimit -n 128 && exec ${node}`], {
-          encoding: 'utf8',
-          timeout: 60_000,
-          env: { ...process.env, RIOCO_NET_DRIVER: driver },
-        });
-        expect(out.stderr).toBe('');
-        expect(out.status).toBe(0);
-        const r = JSON.parse(out.stdout.trim()) as Record<string, unknown>;
+        const r = runUnderFdLimit('emfile.ts', driver);
         const emfile = { tooManyOpenFiles: true, name: 'TooManyOpenFilesError', code: 'TOO_MANY_OPEN_FILES', syscallCode: 'EMFILE' };
         expect(r.filled).toBeGreaterThan(50);
         expect(r.connect).toEqual(emfile);

@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { afterAll, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,4 +126,24 @@ export function released(s: Stream): boolean {
 export function hasPendingConnection(l: Listener): boolean {
   const st = stateOf(l);
   return 'pendingCount' in st ? st.pendingCount === 1 : true;
+}
+
+/**
+ * Run `fixtures/<name>` in a child process under `ulimit -n 128` on `driver` and return
+ * the JSON line it prints (a clean exit and an empty stderr are checked). A child, since
+ * lowering the limit of the test process itself would starve every later test there.
+ */
+export function runUnderFdLimit(name: string, driver: 'native' | 'node'): Record<string, unknown> {
+  const fixture = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+  const node = [process.execPath, '--no-deprecation', '--import', 'tsx', '--conditions=@rioco/source', fixture]
+    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
+    .join(' ');
+  const out = spawnSync('sh', ['-c', `ulimit -n 128 && exec ${node}`], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, RIOCO_NET_DRIVER: driver },
+  });
+  expect(out.stderr).toBe('');
+  expect(out.status).toBe(0);
+  return JSON.parse(out.stdout.trim()) as Record<string, unknown>;
 }
