@@ -62,6 +62,17 @@ interface PromiseAcceptor<S> {
   reject(e: unknown): void;
 }
 
+/** A listener closed: fail the fibers parked in accept(), end the waiting async iterators. */
+export function endAcceptors<S>(
+  address: SocketAddress,
+  acceptors: readonly Waiter[],
+  iterators: readonly Pick<PromiseAcceptor<S>, 'resolve'>[],
+): void {
+  const err = new SocketClosedError(`the listener on ${label(address)} was closed while a fiber waited in accept()`);
+  for (const w of acceptors) w.fail(err);
+  for (const pa of iterators) pa.resolve({ done: true, value: undefined });
+}
+
 export class ListenerState<S> implements Owned, ListenerDriver<S> {
   owner: Registry | null = null;
   ownerFiber = 0;
@@ -151,13 +162,11 @@ export class ListenerState<S> implements Owned, ListenerDriver<S> {
     const p = this.pending;
     this.pending = [];
     for (const s of p) s.destroy();
-    const err = new SocketClosedError(`the listener on ${label(this.address)} was closed while a fiber waited in accept()`);
     const ws = this.acceptors;
-    this.acceptors = [];
-    for (const w of ws) w.fail(err);
     const pas = this.promiseAcceptors;
+    this.acceptors = [];
     this.promiseAcceptors = [];
-    for (const pa of pas) pa.resolve({ done: true, value: undefined });
+    endAcceptors(this.address, ws, pas);
   }
 
   closeByOwner(): void {

@@ -23,13 +23,13 @@ import { isIP } from 'node:net';
 import { rmSync } from 'node:fs';
 import { Family, ListenFlags, Readiness, StreamFlags, waitReason, type ReadinessListener, type SocketReactor } from '@rioco/core';
 import type { SocketAddress } from '../SocketAddress.js';
-import { SocketClosedError, type NetError } from '../errors.js';
+import type { NetError } from '../errors.js';
 import { BlockingOp, NOT_READY, type NotReady } from './BlockingOp.js';
 import { Waiter, wakeFirst } from './Waiter.js';
 import { disown, ownByCurrentFiber, type Owned, type Registry } from './ownership.js';
 import { inet, label, unix } from './address.js';
 import type { StreamConfig } from './connectOp.js';
-import type { ListenerDriver } from './ListenerState.js';
+import { endAcceptors, type ListenerDriver } from './ListenerState.js';
 import type { CheckedListen, ListenOpts } from './listenOp.js';
 import type { StreamState } from './StreamState.js';
 import { NativeStreamState } from './NativeStreamState.js';
@@ -144,14 +144,12 @@ export class NativeListenerState<S> implements Owned, ListenerDriver<S>, Readine
     this.r.close(this.fd, false);
     this.r.unregister(this.token);
     if (this.unixPath !== undefined) rmSync(this.unixPath, { force: true });
-    const err = new SocketClosedError(`the listener on ${label(this.address)} was closed while a fiber waited in accept()`);
     const ws = this.acceptors;
-    this.acceptors = [];
-    for (const w of ws) w.fail(err);
     const pas = this.promiseAcceptors;
+    this.acceptors = [];
     this.promiseAcceptors = [];
     if (pas.length > 0) this.r.release();
-    for (const pa of pas) pa.resolve({ done: true, value: undefined });
+    endAcceptors(this.address, ws, pas);
   }
 
   closeByOwner(): void {
