@@ -40,7 +40,7 @@ export interface Response {
 export type Handler = (req: Request) => Operation<Response>;
 
 export interface HttpOptions {
-  /** Time to read a request's head once its first byte arrived, ms (default 10 000). */
+  /** Time to read a request's head once its first line arrived, and again its body, ms (default 10 000). */
   headTimeout?: number;
   /** How long an idle keep-alive connection is kept, ms (default 30 000). */
   idleTimeout?: number;
@@ -191,7 +191,8 @@ function* readRequest(conn: Stream, o: HttpOptions): Operation<Request | null> {
     if (!/^\d+$/.test(cl)) throw new Reject(400, 'malformed Content-Length');
     const n = Number(cl);
     if (n > (o.maxBody ?? 1 << 20)) throw new Reject(413, `the body of ${n} bytes is over the limit`);
-    if (n > 0) body = yield* conn.readExactly(n);
+    // The body gets as long as the head did (a client trickling a body is held to it too).
+    if (n > 0) body = yield* conn.readExactly(n, { timeout: o.headTimeout ?? 10_000 });
   }
   const q = target.indexOf('?');
   return {

@@ -120,17 +120,20 @@ describe('apps/http', () => {
       yield* stop(s, ...conns);
     }));
 
-  it('gives a slow request head 408 and drops an idle keep-alive connection', () =>
+  it('gives a slow request head or body 408 and drops an idle keep-alive connection', () =>
     runTest(function* () {
       const s = yield* server({ headTimeout: 20, idleTimeout: 20 });
       const slow = yield* open(s);
       yield* slow.write('GET / HTTP/1.1\r\n'); // and never the rest
       expect((yield* response(slow)).status).toBe(408);
+      const trickle = yield* open(s);
+      yield* trickle.write('POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nhalf'); // and never the rest
+      expect((yield* response(trickle)).status).toBe(408);
       const idle = yield* open(s);
       yield* idle.write('GET / HTTP/1.1\r\n\r\n');
       expect((yield* response(idle)).status).toBe(200);
       expect(yield* idle.read()).toBe(null); // closed once idle past 20 ms
-      yield* stop(s, slow, idle);
+      yield* stop(s, slow, trickle, idle);
     }));
 
   it('answers fetch() from plain async code; stopping cancels a request mid-sleep', () =>
