@@ -19,6 +19,12 @@ export const Readiness = {
   error: 4,
   /** The peer hung up (at least its sending side). */
   hangup: 8,
+  /**
+   * An armed read ({@link SocketReactor.armRead}) took fewer bytes than it had room for:
+   * the receive queue is empty, so clear the readable flag (unless the peer's end was
+   * signalled).
+   */
+  drained: 16,
 } as const;
 
 /**
@@ -121,6 +127,18 @@ export interface SocketReactor {
   ): number;
   /** The socket's pending error as -errno, 0 when none (how a connection attempt ended). */
   socketError(fd: number): number;
+  /**
+   * Ask the reactor to read `fd` itself on its next readable event and hand the result
+   * to the listener's {@link ReadinessListener.onRead} with that event: one native call
+   * per batch of events instead of one per read. Arm it when a reader is about to wait
+   * (the readable flag is clear). The read disarms it (so does closing the descriptor);
+   * nothing is read while it is not armed, so the kernel's buffer stays the only buffer
+   * and TCP's flow control still holds a peer back. Returns false when `fd` cannot be
+   * armed (very large descriptor numbers): read it yourself on the event then.
+   */
+  armRead(fd: number): boolean;
+  /** Undo {@link SocketReactor.armRead} (a reader gave up waiting). */
+  disarmRead(fd: number): void;
   /** Read into `buf[offset, offset + length)`: bytes read, 0 at the end of stream, or -errno. */
   read(fd: number, buf: Uint8Array, offset: number, length: number): number;
   /** Write `buf[offset, offset + length)`: bytes the kernel took, or -errno (never SIGPIPE). */

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { errnoName, runTest, socketReactor, spawn } from '@rioco/core';
 import { connect, listen } from '@rioco/net';
-import { portOf, turn, until, useDriver } from './helpers.js';
+import { pair, portOf, turn, until, useDriver } from './helpers.js';
+import { vi } from 'vitest';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const nodeArgs = (name: string): string[] => ['--no-deprecation', '--import', 'tsx', '--conditions=@rioco/source', fixture(name)];
@@ -107,6 +108,80 @@ describe.runIf(socketReactor() !== null)('native readiness path', () => {
       expect(reactor.holds).toBe(base + 1);
       yield* reader.halt();
       expect(reactor.holds).toBe(base);
+    }));
+
+  it('a parked reader gets its bytes from the reactor (no native read per message), and kept chunks survive slab changes', () =>
+    runTest(function* () {
+      const reactor = socketReactor()!;
+      const reads = vi.spyOn(reactor, 'read');
+      try {
+        const [a, b] = yield* pair();
+        const rounds = 1500; // 1500 x 100 B: the reactor's 64 KiB slab is replaced twice
+        const kept: Buffer[] = [];
+        const echo = spawn(function* () {
+          for (let i = 0; i < rounds; i++) {
+            const chunk = yield* b.read(); // parks every time: the peer sends after our reply
+            expect(chunk).not.toBeNull();
+            kept.push(chunk!);
+            yield* b.write(chunk!);
+          }
+        });
+        for (let i = 0; i < rounds; i++) {
+          const msg = Buffer.alloc(100, i % 251);
+          yield* a.write(msg);
+          expect(yield* a.readExactly(100)).toEqual(msg);
+        }
+        yield* echo;
+        // Each of the two readers parked on every message; the reactor read for them.
+        // (A native read comes only from the first attempt of a fresh stream or a spurious edge.)
+        expect(reads.mock.calls.length).toBeLessThan(rounds / 10);
+        expect(kept).toHaveLength(rounds);
+        kept.forEach((c, i) => expect(c.equals(Buffer.alloc(100, i % 251))).toBe(true));
+        a.close();
+        b.close();
+      } finally {
+        reads.mockRestore();
+      }
+    }));
+
+  it('an armed read that lands after its reader gave up is kept for the next read; the end and a reset arrive the same way', () =>
+    runTest(function* () {
+      const [a, b] = yield* pair();
+      // The reader parks (armed) and times out: the bytes sent afterwards are not lost.
+      const late = yield* spawn(function* () {
+        try {
+          return yield* b.read({ timeout: 0.5 });
+        } catch (e) {
+          return (e as Error).name;
+        }
+      });
+      expect(late).toBe('TimeoutError');
+      yield* a.write('after the timeout');
+      yield* until(() => b.bufferedReadBytes > 0, 'the reactor to read for the armed descriptor');
+      expect(String(yield* b.read())).toBe('after the timeout');
+      // The end of stream reaches a parked reader through its armed read.
+      const reader = spawn(function* () {
+        return yield* b.read();
+      });
+      yield* turn();
+      yield* a.shutdownWrite();
+      expect(yield* reader).toBeNull();
+      // A reset reaches a parked reader the same way.
+      const [c, d] = yield* pair();
+      const failing = spawn(function* () {
+        try {
+          yield* c.read();
+          return 'no error';
+        } catch (e) {
+          return (e as { syscallCode?: string }).syscallCode;
+        }
+      });
+      yield* turn();
+      d.reset();
+      expect(yield* failing).toBe('ECONNRESET');
+      a.close();
+      b.close();
+      c.close();
     }));
 
   it('names system errors', () => {

@@ -131,7 +131,7 @@ enum rioco_status {
 };
 
 /** Version of this header's ABI; JavaScript refuses a library with another one. */
-#define RIOCO_ABI_VERSION 2
+#define RIOCO_ABI_VERSION 3
 RIOCO_API int32_t rioco_abi_version(void);
 
 /* ---- Regions (table.c) ------------------------------------------------------------- */
@@ -251,8 +251,24 @@ enum rioco_io_readiness {
   RIOCO_IO_READABLE = 1, /* input, end of stream, hang-up or error: read(2) will tell */
   RIOCO_IO_WRITABLE = 2, /* output space, or an error: write(2) will tell */
   RIOCO_IO_ERROR = 4,
-  RIOCO_IO_HANGUP = 8
+  RIOCO_IO_HANGUP = 8,
+  /* An armed read took fewer bytes than it had room for: the receive queue is empty. */
+  RIOCO_IO_DRAINED = 16
 };
+
+/*
+ * Armed reads: rioco_io_arms(io)[fd] = 1 asks the io to read the socket itself on its
+ * next readable event, into the slab given with rioco_io_set_slab, and to deliver the
+ * result with the event: ready[4i + 2] is the offset in the slab and ready[4i + 3] the
+ * result (bytes read, 0 at the end of stream, -errno), or RIOCO_IO_NOT_READ. A read
+ * disarms the descriptor (an EAGAIN leaves it armed); so does closing it. Descriptors
+ * from RIOCO_IO_ARM_MAX up cannot be armed. A read happens only while the slab has
+ * RIOCO_IO_MIN_READ bytes of room; ready[4 * RIOCO_IO_BATCH] is the slab offset after
+ * the batch.
+ */
+#define RIOCO_IO_ARM_MAX 65536
+#define RIOCO_IO_MIN_READ 16384
+#define RIOCO_IO_NOT_READ INT32_MIN
 
 /** `family` arguments: 4, 6, or RIOCO_IO_UNIX (the address is then a path). */
 #define RIOCO_IO_UNIX 0
@@ -273,7 +289,7 @@ enum rioco_io_opt {
   RIOCO_IO_SET_KEEPALIVE = 8 /* setopt: apply the KEEPALIVE bit */
 };
 
-/** Called from the loop with `count` (token, readiness) pairs in the ready array. */
+/** Called from the loop with `count` entries (token, readiness, offset, result) in the ready array. */
 typedef void rioco_io_fn(int32_t count);
 
 /** 1 when the Node symbols the io needs (uv_poll_*, napi_*) are in the process. */
@@ -282,8 +298,18 @@ RIOCO_API int32_t rioco_io_available(void);
 RIOCO_API rioco_io *rioco_io_open(void *napi_env, rioco_io_fn *cb);
 /** Close the io and every descriptor it still owns (also done when the environment ends). */
 RIOCO_API void rioco_io_close(rioco_io *io);
-/** The ready array: 2 * RIOCO_IO_BATCH int32 (token, readiness); its address never changes. */
+/**
+ * The ready array: 4 * RIOCO_IO_BATCH + 1 int32 (token, readiness, slab offset, armed
+ * read's result; then the slab offset after the batch); its address never changes.
+ */
 RIOCO_API int32_t *rioco_io_ready(rioco_io *io);
+/** The arm table: RIOCO_IO_ARM_MAX bytes, one per descriptor; its address never changes. */
+RIOCO_API uint8_t *rioco_io_arms(rioco_io *io);
+/**
+ * The memory armed reads fill from offset 0 (`len` bytes; NULL: no armed reads). The
+ * caller keeps it alive until it sets another one or closes the io.
+ */
+RIOCO_API void rioco_io_set_slab(rioco_io *io, uint8_t *slab, int32_t len);
 /** Keep the event loop alive (1) or not (0) because of this io. */
 RIOCO_API void rioco_io_ref(rioco_io *io, int32_t on);
 /** Move ready events into the ready array without calling back; returns the count. */

@@ -13,6 +13,14 @@
  * A steady connection so costs one read(2) and one write(2) per message, and no
  * epoll_ctl at all.
  *
+ * Armed reads: a reader about to park sets arms[fd] (shared memory, no call), and
+ * on_poll reads that socket itself when its readable event comes, into a slab of
+ * JavaScript's memory, delivering (offset, result) with the event. The wake-up and the
+ * bytes so cost no native call per message; JavaScript calls only to write. Reads
+ * happen only for armed descriptors, one per event, so the kernel's buffer stays the
+ * only unbounded one and TCP's flow control still holds a fast peer back. The epoll
+ * data carries the descriptor next to the token (the token in the low 32 bits).
+ *
  * Ownership: every descriptor made here is recorded in its io's `owned` set until
  * JavaScript closes it with rioco_io_close_fd. If the Node environment ends first (a
  * worker terminated), the async cleanup hook closes the poll handle, then every owned
@@ -52,7 +60,11 @@ struct rioco_io {
   void *actx;    /* napi_async_context */
   void *cleanup; /* napi_async_cleanup_hook_handle */
   rioco_io_fn *cb;
-  int32_t ready[2 * RIOCO_IO_BATCH];
+  int32_t ready[4 * RIOCO_IO_BATCH + 1];
+  uint8_t *slab; /* where armed reads go (JavaScript's memory, see rioco_io_set_slab) */
+  int32_t slab_len;
+  int32_t slab_off;
+  uint8_t arms[RIOCO_IO_ARM_MAX];
   uint8_t *owned; /* owned[fd] != 0: the descriptor is ours */
   uint32_t nowned;
   int reserve; /* a spare descriptor for accept under EMFILE (see rioco_io_accept) */
@@ -80,7 +92,10 @@ static void disown_fd(rioco_io *io, int fd) {
 }
 
 static int watch(rioco_io *io, int fd, int32_t token, uint32_t events) {
-  struct epoll_event ev = {.events = events | EPOLLET, .data.u64 = (uint32_t)token};
+  /* The descriptor rides along with the token: an armed read needs it. */
+  struct epoll_event ev = {.events = events | EPOLLET,
+                           .data.u64 = (uint32_t)token | ((uint64_t)(uint32_t)fd << 32)};
+  if (fd < RIOCO_IO_ARM_MAX) io->arms[fd] = 0;
   if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) return -errno;
   return 0;
 }
@@ -146,6 +161,24 @@ static int new_socket(int32_t family) {
 
 /* ---- the poll callback ---- */
 
+/* The armed read of `fd` on a readable event: its result, or RIOCO_IO_NOT_READ. */
+static int32_t armed_read(rioco_io *io, int fd, int32_t *bits, int32_t *off) {
+  if (fd >= RIOCO_IO_ARM_MAX || !io->arms[fd] || io->slab == NULL) return RIOCO_IO_NOT_READ;
+  int32_t room = io->slab_len - io->slab_off;
+  if (room < RIOCO_IO_MIN_READ) return RIOCO_IO_NOT_READ; /* JavaScript reads it itself */
+  ssize_t n;
+  do {
+    n = read(fd, io->slab + io->slab_off, (size_t)room);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EAGAIN) return RIOCO_IO_NOT_READ; /* a stale edge: stays armed */
+  io->arms[fd] = 0;
+  if (n < 0) return -errno;
+  *off = io->slab_off;
+  io->slab_off += (int32_t)n;
+  if (n < room) *bits |= RIOCO_IO_DRAINED;
+  return (int32_t)n;
+}
+
 int32_t rioco_io_poll(rioco_io *io) {
   if (io == NULL || io->epfd < 0) return -EBADF;
   struct epoll_event evs[RIOCO_IO_BATCH];
@@ -156,14 +189,19 @@ int32_t rioco_io_poll(rioco_io *io) {
   if (n < 0) return -errno;
   for (int i = 0; i < n; i++) {
     uint32_t e = evs[i].events;
-    int32_t bits = 0;
+    int32_t bits = 0, off = 0, result = RIOCO_IO_NOT_READ;
     if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) bits |= RIOCO_IO_READABLE;
     if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) bits |= RIOCO_IO_WRITABLE;
     if (e & EPOLLERR) bits |= RIOCO_IO_ERROR;
     if (e & (EPOLLHUP | EPOLLRDHUP)) bits |= RIOCO_IO_HANGUP;
-    io->ready[2 * i] = (int32_t)evs[i].data.u64;
-    io->ready[2 * i + 1] = bits;
+    if (bits & RIOCO_IO_READABLE) result = armed_read(io, (int)(evs[i].data.u64 >> 32), &bits, &off);
+    int32_t *r = io->ready + 4 * i;
+    r[0] = (int32_t)(uint32_t)evs[i].data.u64;
+    r[1] = bits;
+    r[2] = off;
+    r[3] = result;
   }
+  io->ready[4 * RIOCO_IO_BATCH] = io->slab_off;
   return n;
 }
 
@@ -269,6 +307,14 @@ void rioco_io_close(rioco_io *io) {
 }
 
 int32_t *rioco_io_ready(rioco_io *io) { return io->ready; }
+
+uint8_t *rioco_io_arms(rioco_io *io) { return io->arms; }
+
+void rioco_io_set_slab(rioco_io *io, uint8_t *slab, int32_t len) {
+  io->slab = len > 0 ? slab : NULL;
+  io->slab_len = slab != NULL && len > 0 ? len : 0;
+  io->slab_off = 0;
+}
 
 void rioco_io_ref(rioco_io *io, int32_t on) {
   if (io->poll == NULL) return;
@@ -434,6 +480,7 @@ int32_t rioco_io_close_fd(rioco_io *io, int32_t fd, int32_t reset) {
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   }
   disown_fd(io, fd);
+  if (fd < RIOCO_IO_ARM_MAX) io->arms[fd] = 0;
   /* Closing removes it from the epoll set (no other descriptor refers to it). */
   return close(fd) == 0 ? 0 : -errno;
 }

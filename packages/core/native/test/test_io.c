@@ -1,7 +1,7 @@
 /*
  * test_io.c - the native readiness path (io.c) on real loopback sockets, driven by the
  * fake Node loop of test_host.c: registration and events, reads and writes, the end of
- * stream, resets, Unix sockets, EMFILE, and that closing (or the environment ending)
+ * stream, resets, armed reads into a slab, Unix sockets, EMFILE, and that closing (or the environment ending)
  * releases every descriptor, handle and hook.
  */
 #define _GNU_SOURCE
@@ -48,7 +48,7 @@ static int32_t wait_ready(rioco_io *io, int32_t token, int timeout_ms) {
     if (now_ms() > deadline) return 0;
     int32_t n = rioco_io_poll(io);
     int32_t *ready = rioco_io_ready(io);
-    for (int32_t i = 0; i < n; i++) seen[ready[2 * i] & 63] |= ready[2 * i + 1];
+    for (int32_t i = 0; i < n; i++) seen[ready[4 * i] & 63] |= ready[4 * i + 1];
     if (n == 0) sleep_ms(1);
   }
 }
@@ -145,6 +145,79 @@ TEST(io_reads_writes_and_reports_end_and_reset) {
   fake_turn();
 }
 
+/* Poll until an event of `token` arrives; its entry (readiness, offset, result) in *e. */
+static bool wait_entry(rioco_io *io, int32_t token, int32_t e[3]) {
+  double deadline = now_ms() + 2000;
+  while (now_ms() < deadline) {
+    int32_t n = rioco_io_poll(io);
+    int32_t *ready = rioco_io_ready(io);
+    for (int32_t i = 0; i < n; i++) {
+      if (ready[4 * i] != token) continue;
+      e[0] = ready[4 * i + 1];
+      e[1] = ready[4 * i + 2];
+      e[2] = ready[4 * i + 3];
+      return true;
+    }
+    if (n == 0) sleep_ms(1);
+  }
+  return false;
+}
+
+TEST(io_armed_reads_fill_the_slab_with_the_event) {
+  rioco_io *io = rioco_io_open(fake_env(), on_ready);
+  int lfd, c, s;
+  tcp_pair(io, &lfd, &c, &s);
+  uint8_t *arms = rioco_io_arms(io);
+  int32_t *ready = rioco_io_ready(io);
+  static uint8_t slab[RIOCO_IO_MIN_READ + 100];
+  int32_t e[3];
+  /* Not armed: the event only says readable, the bytes stay in the kernel. */
+  CHECK(rioco_io_write(c, (const uint8_t *)"one", 0, 3) == 3);
+  CHECK(wait_entry(io, 3, e) && (e[0] & RIOCO_IO_READABLE) && e[2] == RIOCO_IO_NOT_READ);
+  uint8_t buf[16];
+  CHECK(rioco_io_read(s, buf, 0, sizeof buf) == 3);
+  /* Armed without a slab: nothing is read either. */
+  arms[s] = 1;
+  CHECK(rioco_io_write(c, (const uint8_t *)"two", 0, 3) == 3);
+  CHECK(wait_entry(io, 3, e) && e[2] == RIOCO_IO_NOT_READ && arms[s] == 1);
+  CHECK(rioco_io_read(s, buf, 0, sizeof buf) == 3);
+  /* Armed with a slab: the read comes with the event, and disarms. */
+  rioco_io_set_slab(io, slab, (int32_t)sizeof slab);
+  CHECK(rioco_io_write(c, (const uint8_t *)"three", 0, 5) == 5);
+  CHECK(wait_entry(io, 3, e));
+  CHECK(e[2] == 5 && e[1] == 0 && (e[0] & RIOCO_IO_DRAINED) && memcmp(slab, "three", 5) == 0);
+  CHECK(arms[s] == 0 && ready[4 * RIOCO_IO_BATCH] == 5);
+  /* The next one lands after it in the slab. */
+  arms[s] = 1;
+  CHECK(rioco_io_write(c, (const uint8_t *)"four", 0, 4) == 4);
+  CHECK(wait_entry(io, 3, e) && e[2] == 4 && e[1] == 5 && memcmp(slab + 5, "four", 4) == 0);
+  CHECK(ready[4 * RIOCO_IO_BATCH] == 9);
+  /* Too little room left: JavaScript reads it itself (stays armed). */
+  rioco_io_set_slab(io, slab, RIOCO_IO_MIN_READ - 1);
+  arms[s] = 1;
+  CHECK(rioco_io_write(c, (const uint8_t *)"five", 0, 4) == 4);
+  CHECK(wait_entry(io, 3, e) && e[2] == RIOCO_IO_NOT_READ && arms[s] == 1);
+  CHECK(rioco_io_read(s, buf, 0, sizeof buf) == 4);
+  /* The end of stream: an armed read of 0. */
+  rioco_io_set_slab(io, slab, (int32_t)sizeof slab);
+  CHECK(rioco_io_shutdown(c) == 0);
+  CHECK(wait_entry(io, 3, e) && (e[0] & RIOCO_IO_HANGUP) && e[2] == 0);
+  /* A reset: the armed read's result is -ECONNRESET. */
+  arms[c] = 1;
+  CHECK(rioco_io_close_fd(io, s, 1) == 0);
+  bool reset = false;
+  for (int k = 0; k < 3 && !reset; k++) reset = wait_entry(io, 2, e) && e[2] == -ECONNRESET;
+  CHECK(reset && arms[c] == 0);
+  /* Closing disarms (a later descriptor with the same number starts unarmed). */
+  arms[c] = 1;
+  CHECK(rioco_io_close_fd(io, c, 0) == 0);
+  CHECK(arms[c] == 0);
+  rioco_io_set_slab(io, NULL, 0);
+  rioco_io_close_fd(io, lfd, 0);
+  rioco_io_close(io);
+  fake_turn();
+}
+
 TEST(io_events_reach_javascript_in_one_callback_scope) {
   memset(&got, 0, sizeof got);
   rioco_io *io = rioco_io_open(fake_env(), on_ready);
@@ -160,7 +233,7 @@ TEST(io_events_reach_javascript_in_one_callback_scope) {
   CHECK(got.scopes_seen == 2 && fake_scopes_open() == 0); /* handle + callback scope, closed after */
   int32_t *ready = rioco_io_ready(io);
   bool seen = false;
-  for (int32_t i = 0; i < got.count; i++) seen |= ready[2 * i] == 7 || ready[2 * i] == 8;
+  for (int32_t i = 0; i < got.count; i++) seen |= ready[4 * i] == 7 || ready[4 * i] == 8;
   CHECK(seen);
   rioco_io_close(io);
   fake_turn();

@@ -17,7 +17,11 @@
  *    unrefs on the next loop turn, so a fiber that wakes and parks again at once costs
  *    no native call.
  *  - Every native call here is per socket operation (read, write, accept, …), never
- *    per fiber switch.
+ *    per fiber switch. Armed reads (armRead) are requested through shared memory and
+ *    delivered with the event batch: a parked reader costs no call at all.
+ *  - The slab the native side reads into is referenced here until it is replaced (in
+ *    `dispatch`, once less than MIN_READ is left); chunks handed out keep their slab
+ *    alive, and the native side never writes into a replaced one.
  */
 import { constants } from 'node:os';
 import { RiocoError } from '../../errors.js';
@@ -34,14 +38,32 @@ import { loadNative, type NativeLib, type NativePointer } from './load.js';
 export interface ReadinessListener {
   /** Called on this thread with {@link Readiness} bits; must not throw. */
   onReadiness(readiness: number): void;
+  /**
+   * The read armed with {@link SocketReactor.armRead} happened with the event just
+   * delivered to `onReadiness`: `result` is the byte count (the bytes are `chunk`, a view
+   * of the reactor's slab that stays valid), 0 at the end of stream, or -errno (then
+   * `chunk` is null). `readiness` had {@link Readiness.drained} when the read emptied the
+   * receive queue. Must not throw.
+   */
+  onRead?(result: number, chunk: Buffer | null): void;
 }
 
 const BATCH = 256;
+/** rioco.h RIOCO_IO_ARM_MAX, RIOCO_IO_MIN_READ, RIOCO_IO_NOT_READ. */
+const ARM_MAX = 65536;
+const MIN_READ = 16 * 1024;
+const NOT_READ = -0x80000000;
+/** Armed reads land in slabs this large; a slab with less than MIN_READ left is replaced. */
+const SLAB = 64 * 1024;
 
 export class SocketReactorImpl {
   readonly lib: NativeLib;
   private readonly io: NativePointer;
   private readonly ready: Int32Array;
+  /** arms[fd] = 1: read `fd` on its next readable event (see armRead). */
+  private readonly arms: Uint8Array;
+  /** Where armed reads go; the native side holds its address (kept alive here). */
+  private slab: Buffer = Buffer.allocUnsafeSlow(SLAB);
   private listeners: (ReadinessListener | undefined)[] = [undefined];
   private freeTokens: number[] = [];
   private holds = 0;
@@ -58,17 +80,26 @@ export class SocketReactorImpl {
       throw new RiocoError('NATIVE_UNAVAILABLE', 'the socket reactor needs Node.js event-loop symbols (uv_poll_*, napi_*) that this process does not export');
     }
     this.io = io;
-    this.ready = new Int32Array(lib.koffi.view(lib.fn.ioReady(io), BATCH * 8));
+    this.ready = new Int32Array(lib.koffi.view(lib.fn.ioReady(io), (4 * BATCH + 1) * 4));
+    this.arms = new Uint8Array(lib.koffi.view(lib.fn.ioArms(io), ARM_MAX));
+    lib.fn.ioSetSlab(io, this.slab, SLAB);
   }
 
   private readonly dispatch = (n: number): void => {
     const ready = this.ready;
     const listeners = this.listeners;
+    const slab = this.slab;
     for (let i = 0; i < n; i++) {
-      const l = listeners[ready[2 * i]];
+      const e = 4 * i;
+      const l = listeners[ready[e]];
       if (l === undefined) continue;
       try {
-        l.onReadiness(ready[2 * i + 1]);
+        l.onReadiness(ready[e + 1]);
+        const res = ready[e + 3];
+        if (res !== NOT_READ && l.onRead !== undefined) {
+          // Buffer.from(arrayBuffer, …) makes the view ~2x faster than subarray() does.
+          l.onRead(res, res > 0 ? Buffer.from(slab.buffer, slab.byteOffset + ready[e + 2], res) : null);
+        }
       } catch (err) {
         // Never let an exception escape into native code (it would resurface in the
         // next unrelated koffi call); rethrow it as an uncaught error of its own.
@@ -77,7 +108,24 @@ export class SocketReactorImpl {
         });
       }
     }
+    // The chunks handed out keep the old slab alive for as long as they are used.
+    if (SLAB - ready[4 * BATCH] < MIN_READ) this.newSlab();
   };
+
+  private newSlab(): void {
+    this.slab = Buffer.allocUnsafeSlow(SLAB);
+    this.lib.fn.ioSetSlab(this.io, this.slab, SLAB);
+  }
+
+  armRead(fd: number): boolean {
+    if (fd < 0 || fd >= ARM_MAX) return false;
+    this.arms[fd] = 1;
+    return true;
+  }
+
+  disarmRead(fd: number): void {
+    if (fd >= 0 && fd < ARM_MAX) this.arms[fd] = 0;
+  }
 
   register(listener: ReadinessListener): number {
     const token = this.freeTokens.pop() ?? this.listeners.length;

@@ -26,7 +26,7 @@ import { RiocoError } from '../../errors.js';
 type Koffi = typeof KoffiModule;
 
 /** ABI of native/include/rioco.h this binding was written for. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** Opaque native pointer (koffi represents them as values it alone interprets). */
 export type NativePointer = { readonly __brand: 'NativePointer' };
@@ -67,6 +67,8 @@ export interface NativeFunctions {
   ioOpen(env: unknown, cb: unknown): NativePointer | null;
   ioClose(io: NativePointer): void;
   ioReady(io: NativePointer): NativePointer;
+  ioArms(io: NativePointer): NativePointer;
+  ioSetSlab(io: NativePointer, slab: Uint8Array | null, len: number): void;
   ioRef(io: NativePointer, on: number): void;
   ioPoll(io: NativePointer): number;
   ioListen(io: NativePointer, family: number, addr: string, port: number, backlog: number, flags: number, token: number): number;
@@ -176,6 +178,9 @@ function bind(koffi: Koffi, path: string): NativeLib {
     ioOpen: f('rioco_io *rioco_io_open(void *env, rioco_io_fn *cb)'),
     ioClose: f('void rioco_io_close(rioco_io *io)'),
     ioReady: f('void *rioco_io_ready(rioco_io *io)'),
+    ioArms: f('void *rioco_io_arms(rioco_io *io)'),
+    // The slab's bytes stay where they are (an off-heap Buffer): the io keeps the pointer.
+    ioSetSlab: f('void rioco_io_set_slab(rioco_io *io, uint8_t *slab, int32_t len)'),
     ioRef: f('void rioco_io_ref(rioco_io *io, int32_t on)'),
     ioPoll: f('int32_t rioco_io_poll(rioco_io *io)'),
     ioListen: f('int32_t rioco_io_listen(rioco_io *io, int32_t family, const char *addr, int32_t port, int32_t backlog, int32_t flags, int32_t token)'),
