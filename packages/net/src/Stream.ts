@@ -1,7 +1,7 @@
 import type { Operation } from '@rioco/core';
 import type { SocketAddress } from './SocketAddress.js';
 import type { WaitOptions } from './WaitOptions.js';
-import { ReadExactlyOp, ReadLineOp, ReadOp, ShutdownOp, WriteAllOp, WriteOp } from './internal/streamOps.js';
+import { ReadExactlyOp, ReadLineOp, ReadOp, ShutdownOp, WriteAllOp, WriteCall } from './internal/streamOps.js';
 import type { StreamState } from './internal/StreamState.js';
 
 /**
@@ -122,7 +122,7 @@ export class Stream implements Disposable, AsyncDisposable {
    * ```
    */
   write(bytes: Uint8Array | string, options?: WaitOptions): Operation<void> {
-    return new WriteOp(this.s, bytes, options);
+    return new WriteCall(this.s, bytes, options);
   }
 
   /**

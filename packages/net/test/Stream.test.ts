@@ -16,7 +16,7 @@ import {
   type Stream,
 } from '@rioco/net';
 import { InvalidArgumentError } from '@rioco/core';
-import { DRIVERS, afterWake, echoServer, pair, released, turn, useDriver } from './helpers.js';
+import { DRIVERS, afterWake, echoServer, pair, released, turn, until, useDriver } from './helpers.js';
 
 function* readAll(s: Stream): Operation<Buffer> {
   const parts: Buffer[] = [];
@@ -56,6 +56,35 @@ for (const driver of DRIVERS) {
           expect(yield* c.read()).toBe(null);
           expect(yield* c.readLine()).toBe(null);
           listener.close();
+        }));
+
+      it('a write operation runs again each time it is run, and writes issued while bytes are queued keep their order', () =>
+        runTest(function* () {
+          const [a, b] = yield* pair();
+          const op = a.write('ab');
+          yield* op;
+          yield* op; // an operation is a recipe: running it again writes again
+          expect((yield* b.readExactly(4)).toString()).toBe('abab');
+          // A large write the kernel takes only in part parks; smaller writes from other
+          // fibers queue behind it and are written after it, in order.
+          const big = Buffer.alloc(8 << 20, 1);
+          const order: string[] = [];
+          spawn(function* () {
+            yield* a.write(big);
+            order.push('big');
+          });
+          yield* until(() => a.bufferedWriteBytes > 0, 'the big write to park');
+          const small = spawn(function* () {
+            yield* a.write('tail');
+            order.push('tail');
+          });
+          const got = yield* b.readExactly(big.length + 4);
+          yield* small;
+          expect(got.subarray(0, big.length).equals(big)).toBe(true);
+          expect(got.subarray(big.length).toString()).toBe('tail');
+          expect(order).toEqual(['big', 'tail']);
+          a.close();
+          b.close();
         }));
 
       it('keeps every byte in order under any chunking (property)', () =>

@@ -36,6 +36,27 @@ const DONE_UNDEFINED: Readonly<{ done: true; value: undefined }> = Object.freeze
 /** Calls completed without parking between forced yields (tokio's budget is 128 too). */
 export const COOP_BUDGET = 128;
 let coop = COOP_BUDGET;
+/**
+ * A call about to complete without an operation record (a fast path) takes one unit of
+ * the budget here; false when the budget is spent: the caller takes the slow path, whose
+ * first `next()` yields.
+ */
+export function takeBudget(): boolean {
+  if (coop > 1) {
+    coop--;
+    return true;
+  }
+  return false;
+}
+
+/** What a fast path returns from `[Symbol.iterator]()`: an iterator already done. */
+export const COMPLETED: Iterator<Instruction, undefined, unknown> & Operation<undefined> = Object.freeze({
+  next: () => DONE_UNDEFINED,
+  [Symbol.iterator]() {
+    return COMPLETED;
+  },
+});
+
 /** Core's yield instruction: a Suspension is its own iterator result. */
 const YIELD = yieldNow() as unknown as IteratorResult<Instruction, never>;
 

@@ -7,7 +7,8 @@
 import { InvalidArgumentError, waitReason } from '@rioco/core';
 import type { WaitOptions } from '../WaitOptions.js';
 import { LineTooLongError, SocketClosedError, UnexpectedEofError } from '../errors.js';
-import { BlockingOp, NOT_READY, type NotReady } from './BlockingOp.js';
+import { BlockingOp, COMPLETED, NOT_READY, checkWaitOptions, takeBudget, type NotReady } from './BlockingOp.js';
+import type { Instruction, Operation } from '@rioco/core';
 import { Waiter } from './Waiter.js';
 import { label } from './address.js';
 import type { StreamState } from './StreamState.js';
@@ -174,8 +175,11 @@ abstract class FlushingOp extends BlockingOp<void> {
     super(options);
     this.s = s;
   }
+  /** The bytes were handed to the driver before the run (WriteCall's fast path). */
+  sent = false;
   protected override reset(): void {
-    this.phase = 0;
+    this.phase = this.sent ? 1 : 0;
+    this.sent = false;
   }
   protected abstract start(): void;
   abstract override what(): string;
@@ -217,6 +221,40 @@ export class WriteOp extends FlushingOp {
   }
   what(): string {
     return `write to ${label(this.s.remote)}`;
+  }
+}
+
+/**
+ * What `write()` returns: the bytes and options only. Running it takes the fast path
+ * when it can (no options, budget left, nothing queued): the bytes go to the driver at
+ * once and, if the kernel took them all, the call is over without an operation record.
+ * Otherwise (a timeout or signal, the budget spent, bytes of an earlier write still
+ * queued, or the kernel not taking everything) it runs a WriteOp, which parks as
+ * needed. Each run writes again, as with every operation.
+ */
+export class WriteCall implements Operation<void> {
+  private readonly s: StreamState;
+  private readonly bytes: Bytes;
+  private readonly options: WaitOptions | undefined;
+  constructor(s: StreamState, bytes: Bytes, options: WaitOptions | undefined) {
+    checkBytes(bytes, 'write');
+    if (options !== undefined) checkWaitOptions(options);
+    this.s = s;
+    this.bytes = bytes;
+    this.options = options;
+  }
+  [Symbol.iterator](): Iterator<Instruction, void, unknown> {
+    const s = this.s;
+    if (this.options !== undefined || !s.flushed() || !takeBudget()) {
+      return new WriteOp(s, this.bytes, this.options)[Symbol.iterator]();
+    }
+    s.checkWritable();
+    s.send(this.bytes);
+    if (s.flushed()) return COMPLETED;
+    // The kernel took part of it: wait for the rest like a parked write.
+    const op = new WriteOp(s, this.bytes, undefined);
+    op.sent = true;
+    return op[Symbol.iterator]();
   }
 }
 
