@@ -48,6 +48,15 @@ export interface SuspendOptions {
    * code outside the runtime (a callback, an event emitter) and counts as a wake source.
    */
   internal?: boolean;
+  /**
+   * `true` when the waiter drops the Resume as soon as the wait ends (it called `ok` or
+   * `fail`, or its teardown ran) and never calls it afterwards: the fiber then gets one
+   * Resume for all such waits, re-aimed at each park, instead of a new one per park
+   * (no allocation, and no write barrier when a long-lived wait list stores it). A
+   * stale call on it would resume a later wait, so leave this off unless the
+   * primitive's bookkeeping guarantees it (as `@rioco/sync`'s does). Default `false`.
+   */
+  reuseResume?: boolean;
 }
 
 /**

@@ -702,3 +702,70 @@ describe('ensure', () => {
     });
   });
 });
+
+describe('resume handles', () => {
+  it('a Resume works once: calls after the wait ended, or after the fiber parked again, do nothing', () =>
+    runTest(function* () {
+      const handles: Resume<number>[] = [];
+      const wait = (): Operation<number> => suspend<number>((r) => void handles.push(r), { internal: true });
+      const got: number[] = [];
+      const t = spawn(function* () {
+        got.push(yield* wait());
+        got.push(yield* wait());
+      });
+      yield* yieldNow();
+      handles[0].ok(1);
+      handles[0].ok(99); // already resumed: ignored
+      yield* yieldNow();
+      expect(handles).toHaveLength(2);
+      expect(handles[1]).not.toBe(handles[0]);
+      handles[0].ok(98); // stale: the fiber waits on handles[1] now
+      handles[0].fail(new Error('stale'));
+      handles[1].ok(2);
+      yield* t;
+      expect(got).toEqual([1, 2]);
+    }));
+
+  it('reuseResume: one Resume per fiber, re-aimed at each park; still ignored once the wait ended', () =>
+    runTest(function* () {
+      const handles: Resume<number>[] = [];
+      const wait = (): Operation<number> =>
+        suspend<number>((r) => void handles.push(r), { internal: true, reuseResume: true });
+      const plain = (): Operation<number> => suspend<number>((r) => void handles.push(r), { internal: true });
+      const got: number[] = [];
+      const t = spawn(function* () {
+        got.push(yield* wait());
+        got.push(yield* plain());
+        got.push(yield* wait());
+      });
+      yield* yieldNow();
+      handles[0].ok(1);
+      yield* yieldNow();
+      handles[0].ok(97); // the reused handle is aimed at a finished wait: the plain wait is untouched
+      expect(got).toEqual([1]);
+      handles[1].ok(2);
+      yield* yieldNow();
+      expect(handles[2]).toBe(handles[0]); // the same object, aimed at the new park
+      handles[2].ok(3);
+      handles[2].ok(96); // already resumed
+      yield* t;
+      expect(got).toEqual([1, 2, 3]);
+      // Cancelling a fiber parked on such a wait: its teardown runs, the handle then does nothing.
+      let torn = 0;
+      let h: Resume<number> | undefined;
+      const c = spawn(function* () {
+        yield* suspend<number>(
+          (r) => {
+            h = r;
+            return () => torn++;
+          },
+          { internal: true, reuseResume: true },
+        );
+      });
+      yield* yieldNow();
+      yield* c.halt();
+      expect(torn).toBe(1);
+      h!.ok(5); // nothing to resume
+      expect(c.done).toBe(true);
+    }));
+});

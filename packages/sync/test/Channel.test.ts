@@ -376,21 +376,29 @@ describe('bad input', () => {
     for (const bad of [0, -1, 1.5, NaN]) expect(() => ch.recvMany(bad)).toThrow(InvalidArgumentError);
   });
 
-  it('running one send operation twice at once is refused; once finished it may run again', () =>
+  it('a send operation is a recipe: run twice at once it sends twice, and again once finished', () =>
     runTest(function* () {
       const ch = channel<number>(0);
       const op = ch.send(1);
-      const s = spawn(() => op);
+      const s1 = spawn(() => op);
+      const s2 = spawn(() => op);
       yield* settle();
-      expect(() => {
-        const it = op[Symbol.iterator]();
-        it.next();
-      }).toThrow(InvalidArgumentError);
-      expect(yield* ch.recv()).toBe(1);
-      yield* s;
+      expect(ch.tryRecv()).toBe(1);
+      expect(ch.tryRecv()).toBe(1);
+      expect(ch.tryRecv()).toBe(EMPTY);
+      yield* s1;
+      yield* s2;
       const again = spawn(() => op);
       expect(yield* ch.recv()).toBe(1);
       yield* again;
+      // A cancelled parked send gives its record back: the next send still works.
+      const cancelled = spawn(() => ch.send(2));
+      yield* settle();
+      yield* cancelled.halt();
+      expect(ch.tryRecv()).toBe(EMPTY);
+      const later = spawn(() => ch.send(3));
+      expect(yield* ch.recv()).toBe(3);
+      yield* later;
     }));
 });
 

@@ -99,6 +99,8 @@ const CANCEL = 1;
 const CLEANING = 2;
 const BODY_DONE = 4;
 const STARTED = 8;
+/** The body's iterator is a plain generator: resume it through GEN_NEXT (see step). */
+const GENERATOR = 32;
 const SUPERVISOR = 16;
 const EXTERNAL = 128;
 const OBSERVED = 256;
@@ -125,6 +127,13 @@ const SLICE_MS = 4;
 const DEFAULT_PRIORITY = 4;
 
 const RESOLVED = Promise.resolve();
+
+/**
+ * %GeneratorPrototype%.next. Every generator function gives its generators a map of
+ * their own, so `it.next` in the run loop turns megamorphic in any real program (many
+ * fiber bodies); calling this one function directly keeps the resume monomorphic.
+ */
+const GEN_NEXT = Object.getPrototypeOf(function* () {}).prototype.next as (this: AnyIterator, v: unknown) => IteratorResult<unknown, unknown>;
 
 let nextFiberId = 1;
 let nextRuntimeId = 1;
@@ -160,7 +169,7 @@ class FiberExtras {
 
 class ResumeHandle<T> implements Resume<T> {
   private readonly f: Fiber<unknown>;
-  private readonly epoch: number;
+  epoch: number;
   constructor(f: Fiber<unknown>, epoch: number) {
     this.f = f;
     this.epoch = epoch;
@@ -283,6 +292,8 @@ export class Fiber<T> implements RootTask<T>, FiberInfo {
   nextSibling: Fiber<unknown> | null = null;
   locals: Map<FiberLocal<unknown>, unknown> | null;
   x: FiberExtras | null = null;
+  /** The Resume handed to `reuseResume` suspensions: one per fiber, re-aimed at every park. */
+  handle: ResumeHandle<unknown> | null = null;
 
   constructor(
     rt: Runtime,
@@ -770,11 +781,12 @@ export class Runtime implements Scheduler {
           }
           f.flags |= STARTED;
           it = f.iter = startBody(f);
+          if (it.next === GEN_NEXT) f.flags |= GENERATOR;
           r = it.next();
         } else if (f.mode === M_NEXT) {
           DONE.value = f.value;
           f.value = undefined;
-          r = it.next(RESUMED);
+          r = f.flags & GENERATOR ? GEN_NEXT.call(it, RESUMED) : it.next(RESUMED);
         } else if (f.mode === M_THROW) {
           f.mode = M_NEXT;
           const e = f.value;
@@ -860,7 +872,15 @@ export class Runtime implements Scheduler {
     this.syncResumed = false;
     let td: Teardown | void = undefined;
     try {
-      td = (s.register as (r: Resume<unknown>) => Teardown | void)(new ResumeHandle(f, epoch));
+      let h: ResumeHandle<unknown>;
+      if (s.trusted) {
+        // The waiter promises not to call it once the wait ended (see SuspendOptions.reuseResume).
+        h = f.handle ??= new ResumeHandle(f, epoch);
+        h.epoch = epoch;
+      } else {
+        h = new ResumeHandle(f, epoch);
+      }
+      td = (s.register as (r: Resume<unknown>) => Teardown | void)(h);
     } catch (e) {
       this.registering = null;
       if (f.epoch === epoch) {
@@ -1357,7 +1377,7 @@ export function makeSuspension<T>(
   const r = options.reason;
   // Intern here, once per suspend() call, so park() only stores an integer.
   const reason = r === undefined ? REASON_SUSPEND : typeof r === 'string' ? internReason(r) : r;
-  return new Suspension<T>(register, reason, options.target, options.internal !== true);
+  return new Suspension<T>(register, reason, options.target, options.internal !== true, options.reuseResume === true);
 }
 
 /** The running fiber or undefined (no checks; for hot paths). */

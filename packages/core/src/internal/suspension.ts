@@ -35,6 +35,7 @@ export class Suspension<T> {
   /** @internal */ readonly reason: WaitReason;
   /** @internal */ readonly target: object | undefined;
   /** @internal */ readonly external: boolean;
+  /** @internal */ readonly trusted: boolean;
 
   /** @internal */
   constructor(
@@ -42,11 +43,13 @@ export class Suspension<T> {
     reason: WaitReason,
     target: object | undefined,
     external: boolean,
+    trusted = false,
   ) {
     this.register = register;
     this.reason = reason;
     this.target = target;
     this.external = external;
+    this.trusted = trusted;
   }
 
   /** @internal */

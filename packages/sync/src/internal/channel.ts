@@ -118,6 +118,8 @@ export class Channel<T> implements PublicChannel<T> {
   private suspRecvExt: Suspension<unknown> | null = null;
   private suspSendInt: Suspension<unknown> | null = null;
   private suspSendExt: Suspension<unknown> | null = null;
+  /** A finished send record kept for the next send (see SendCall). */
+  spareSend: SendOp<T> | null = null;
 
   constructor(capacity: number, name: string | undefined, external: boolean) {
     this.capacity = capacity;
@@ -181,22 +183,22 @@ export class Channel<T> implements PublicChannel<T> {
 
   suspRecv(): Suspension<unknown> {
     if (this.external || this.outside > 0) {
-      return (this.suspRecvExt ??= suspend(registerRecv, { reason: RECV, target: this }) as Suspension<unknown>);
+      return (this.suspRecvExt ??= suspend(registerRecv, { reason: RECV, target: this, reuseResume: true }) as Suspension<unknown>);
     }
-    return (this.suspRecvInt ??= suspend(registerRecv, { reason: RECV, target: this, internal: true }) as Suspension<unknown>);
+    return (this.suspRecvInt ??= suspend(registerRecv, { reason: RECV, target: this, internal: true, reuseResume: true }) as Suspension<unknown>);
   }
 
   suspSend(): Suspension<unknown> {
     if (this.external || this.outside > 0) {
-      return (this.suspSendExt ??= suspend(registerSend, { reason: SEND, target: this }) as Suspension<unknown>);
+      return (this.suspSendExt ??= suspend(registerSend, { reason: SEND, target: this, reuseResume: true }) as Suspension<unknown>);
     }
-    return (this.suspSendInt ??= suspend(registerSend, { reason: SEND, target: this, internal: true }) as Suspension<unknown>);
+    return (this.suspSendInt ??= suspend(registerSend, { reason: SEND, target: this, internal: true, reuseResume: true }) as Suspension<unknown>);
   }
 
   // ---- public API ----------------------------------------------------------------------
 
   send(value: T): Operation<void> {
-    return new SendOp<T>(this, value);
+    return new SendCall<T>(this, value);
   }
 
   recv(): Operation<T> {
@@ -422,13 +424,40 @@ function* recvMany<T>(ch: Channel<T>, max: number): Generator<Instruction, T[], 
 
 // ---- send ---------------------------------------------------------------------------
 
+/**
+ * What `ch.send(v)` returns: the channel and the value only. Each run takes a send
+ * record (the channel's spare one when it has it, so a steady sender allocates nothing
+ * and its record, long-lived, is linked into wait lists without write barriers) and
+ * gives it back when the send is over, however it ends. Running it again sends again;
+ * concurrent runs get records of their own.
+ */
+class SendCall<T> {
+  private readonly ch: Channel<T>;
+  private readonly value: T;
+  constructor(ch: Channel<T>, value: T) {
+    this.ch = ch;
+    this.value = value;
+  }
+  [Symbol.iterator](): SendOp<T> {
+    const ch = this.ch;
+    let op = ch.spareSend;
+    if (op === null) op = new SendOp<T>(ch, this.value);
+    else {
+      ch.spareSend = null;
+      op.value = this.value;
+    }
+    op.st = S_START;
+    return op;
+  }
+}
+
 class SendOp<T> implements Node, SendNode<T> {
   qPrev: Node | null = null;
   qNext: Node | null = null;
   list: WaitList<Node> | null = null;
   st = S_DONE;
   readonly ch: Channel<T>;
-  readonly value: T;
+  value: T;
   resume: Resume<unknown> | null = null;
 
   constructor(ch: Channel<T>, value: T) {
@@ -443,6 +472,14 @@ class SendOp<T> implements Node, SendNode<T> {
     return this;
   }
 
+  /** The send is over: keep the record for the channel's next send. */
+  private finish(): void {
+    this.st = S_DONE;
+    this.value = undefined as T;
+    const ch = this.ch;
+    if (ch.spareSend === null) ch.spareSend = this;
+  }
+
   next(token?: unknown): Step<void> {
     switch (this.st) {
       case S_START:
@@ -451,7 +488,7 @@ class SendOp<T> implements Node, SendNode<T> {
         return afterYield(this, token);
       case S_GRANTED:
       case S_RESUMED:
-        this.st = S_DONE;
+        this.finish();
         return takeResumed(token);
       default:
         throw alreadyRunning();
@@ -461,11 +498,12 @@ class SendOp<T> implements Node, SendNode<T> {
   attempt(): Step<void> {
     const ch = this.ch;
     if (ch.shut) {
-      this.st = S_DONE;
-      throw new SendClosedError(this.value);
+      const v = this.value;
+      this.finish();
+      throw new SendClosedError(v);
     }
     if (ch.pollSend(this.value)) {
-      this.st = S_DONE;
+      this.finish();
       return ready(undefined);
     }
     return this.park(S_PARKING_TRIED);
@@ -482,7 +520,7 @@ class SendOp<T> implements Node, SendNode<T> {
       this.ch.sendq.remove(this);
       this.resume = null;
     }
-    this.st = S_DONE;
+    this.finish();
     return returned(value as void);
   }
 
