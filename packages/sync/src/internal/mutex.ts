@@ -120,7 +120,7 @@ export class Mutex implements PublicMutex {
   }
 
   suspension(): Suspension<unknown> {
-    return (this.susp ??= suspend(registerLock, { reason: LOCK, target: this, internal: true }) as Suspension<unknown>);
+    return (this.susp ??= suspend(registerLock, { reason: LOCK, target: this, internal: true, reuseResume: true }) as Suspension<unknown>);
   }
 
   describe(): string {

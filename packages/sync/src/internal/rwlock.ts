@@ -165,8 +165,8 @@ export class RwLock implements PublicRwLock {
   }
 
   suspension(write: boolean): Suspension<unknown> {
-    if (write) return (this.suspWrite ??= suspend(registerRw, { reason: WRITE, target: this, internal: true }) as Suspension<unknown>);
-    return (this.suspRead ??= suspend(registerRw, { reason: READ, target: this, internal: true }) as Suspension<unknown>);
+    if (write) return (this.suspWrite ??= suspend(registerRw, { reason: WRITE, target: this, internal: true, reuseResume: true }) as Suspension<unknown>);
+    return (this.suspRead ??= suspend(registerRw, { reason: READ, target: this, internal: true, reuseResume: true }) as Suspension<unknown>);
   }
 
   toString(): string {

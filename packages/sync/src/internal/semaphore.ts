@@ -138,7 +138,7 @@ export class Semaphore implements PublicSemaphore {
   }
 
   suspension(): Suspension<unknown> {
-    return (this.susp ??= suspend(registerAcquire, { reason: ACQUIRE, target: this, internal: true }) as Suspension<unknown>);
+    return (this.susp ??= suspend(registerAcquire, { reason: ACQUIRE, target: this, internal: true, reuseResume: true }) as Suspension<unknown>);
   }
 
   toString(): string {
