@@ -438,15 +438,21 @@ class SendCall<T> {
     this.ch = ch;
     this.value = value;
   }
-  [Symbol.iterator](): SendOp<T> {
+  [Symbol.iterator](): Iterator<Instruction, void, unknown> {
     const ch = this.ch;
+    const mode = entryMode();
+    if (mode === E_FAST) {
+      // The fast path: buffer room or a waiting receiver, no record at all.
+      if (ch.shut) throw new SendClosedError(this.value);
+      if (ch.pollSend(this.value)) return ready(undefined);
+    }
     let op = ch.spareSend;
     if (op === null) op = new SendOp<T>(ch, this.value);
     else {
       ch.spareSend = null;
       op.value = this.value;
     }
-    op.st = S_START;
+    op.st = initialState(mode);
     return op;
   }
 }
@@ -484,6 +490,13 @@ class SendOp<T> implements Node, SendNode<T> {
     switch (this.st) {
       case S_START:
         return enter(this);
+      case S_PARK_TRIED:
+        return this.park(S_PARKING_TRIED);
+      case S_PARK_SYNC:
+        return this.park(S_PARKING_SYNC);
+      case S_YIELD:
+        this.st = S_YIELDED;
+        return YIELD;
       case S_YIELDED:
         return afterYield(this, token);
       case S_GRANTED:
