@@ -46,7 +46,7 @@ import { ChannelClosedError, SendClosedError } from '../errors.js';
 import { WaitList, type Node } from './list.js';
 import { Ring } from './ring.js';
 import { CLOSED, EMPTY } from './symbols.js';
-import { E_FAST, YIELD, afterYield, enter, entryMode, parkedNow, ready, returned, takeResumed, type Step } from './coop.js';
+import { E_FAST, afterYield, enter, entryMode, firstStep, parkedNow, ready, returned, takeResumed, type Step } from './coop.js';
 import {
   S_DONE,
   S_GRANTED,
@@ -306,12 +306,9 @@ class RecvWaiter<T> implements Node, RecvNode<T> {
   next(token?: unknown): Step<T> {
     switch (this.st) {
       case S_PARK_TRIED:
-        return this.park(S_PARKING_TRIED);
       case S_PARK_SYNC:
-        return this.park(S_PARKING_SYNC);
       case S_YIELD:
-        this.st = S_YIELDED;
-        return YIELD;
+        return firstStep(this);
       case S_YIELDED: {
         takeResumed(token);
         const v = this.ch.pollRecv();
@@ -491,12 +488,9 @@ class SendOp<T> implements Node, SendNode<T> {
       case S_START:
         return enter(this);
       case S_PARK_TRIED:
-        return this.park(S_PARKING_TRIED);
       case S_PARK_SYNC:
-        return this.park(S_PARKING_SYNC);
       case S_YIELD:
-        this.st = S_YIELDED;
-        return YIELD;
+        return firstStep(this);
       case S_YIELDED:
         return afterYield(this, token);
       case S_GRANTED:

@@ -27,7 +27,7 @@
  *   the last value until the next completion; nothing else does.
  */
 import { currentFiber, useScheduler, yieldNow, type FiberInfo, type Instruction, type Suspension } from '@rioco/core';
-import { S_GRANTED, S_HELD, S_PARKING_SYNC, S_START, S_YIELDED } from './states.js';
+import { S_GRANTED, S_HELD, S_PARK_SYNC, S_PARK_TRIED, S_PARKING_SYNC, S_PARKING_TRIED, S_START, S_YIELDED } from './states.js';
 
 /** What an operation's next() returns. */
 export type Step<T> = IteratorResult<Instruction, T>;
@@ -118,6 +118,18 @@ export function enter<T>(op: Enterable<T>): Step<T> {
     return YIELD;
   }
   return op.park(S_PARKING_SYNC);
+}
+
+/**
+ * The first step of a record made after the fast path missed, in the state
+ * `initialState(mode)` gave it: park (having tried, or through the scheduler), or yield
+ * first (the budget is spent).
+ */
+export function firstStep<T>(op: { st: number; park(st: number): Step<T> }): Step<T> {
+  if (op.st === S_PARK_TRIED) return op.park(S_PARKING_TRIED);
+  if (op.st === S_PARK_SYNC) return op.park(S_PARKING_SYNC);
+  op.st = S_YIELDED;
+  return YIELD;
 }
 
 /** Continue an operation after its budget yield: it has not taken effect yet. */
