@@ -873,7 +873,7 @@ export class Runtime implements Scheduler {
     let td: Teardown | void = undefined;
     try {
       let h: ResumeHandle<unknown>;
-      if (s.trusted) {
+      if (s.reuseResume) {
         // The waiter promises not to call it once the wait ended (see SuspendOptions.reuseResume).
         h = f.handle ??= new ResumeHandle(f, epoch);
         h.epoch = epoch;

@@ -35,7 +35,7 @@ export class Suspension<T> {
   /** @internal */ readonly reason: WaitReason;
   /** @internal */ readonly target: object | undefined;
   /** @internal */ readonly external: boolean;
-  /** @internal */ readonly trusted: boolean;
+  /** @internal */ readonly reuseResume: boolean;
 
   /** @internal */
   constructor(
@@ -43,13 +43,13 @@ export class Suspension<T> {
     reason: WaitReason,
     target: object | undefined,
     external: boolean,
-    trusted = false,
+    reuseResume = false,
   ) {
     this.register = register;
     this.reason = reason;
     this.target = target;
     this.external = external;
-    this.trusted = trusted;
+    this.reuseResume = reuseResume;
   }
 
   /** @internal */
