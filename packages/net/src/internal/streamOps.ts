@@ -4,11 +4,10 @@
  * bytes only in `attempt()` (so a cancelled read consumed nothing), and reports the end
  * and errors through `noData()`.
  */
-import { InvalidArgumentError, waitReason } from '@rioco/core';
+import { InvalidArgumentError, waitReason, type Instruction, type Operation } from '@rioco/core';
 import type { WaitOptions } from '../WaitOptions.js';
 import { LineTooLongError, SocketClosedError, UnexpectedEofError } from '../errors.js';
 import { BlockingOp, COMPLETED, NOT_READY, checkWaitOptions, takeBudget, type NotReady } from './BlockingOp.js';
-import type { Instruction, Operation } from '@rioco/core';
 import { Waiter } from './Waiter.js';
 import { label } from './address.js';
 import type { StreamState } from './StreamState.js';
