@@ -12,6 +12,7 @@
  * connection is closed (by the fiber ending: the stream is adopted) after any response
  * that says `Connection: close` — every error response does.
  */
+import { Buffer } from 'node:buffer';
 import type { Operation } from '@rioco/core';
 import { LineTooLongError, NetError, TimeoutError as NetTimeoutError, type Listener, type Stream } from '@rioco/net';
 import { TimeoutError, now, timeout } from '@rioco/timers';

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import type { Operation } from '@rioco/core';
 import type { SocketAddress } from './SocketAddress.js';
 import type { WaitOptions } from './WaitOptions.js';

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { createSocket } from 'node:dgram';
 import type { Operation } from '@rioco/core';
 import type { InetAddress } from './SocketAddress.js';

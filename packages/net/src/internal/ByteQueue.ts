@@ -1,3 +1,5 @@
+import { Buffer } from 'node:buffer';
+
 /**
  * FIFO of received chunks. Chunks are stored as Node.js delivered them and handed out
  * whole when possible (no copy on the common `read()` path).

@@ -18,6 +18,7 @@
  *
  * `socketClosed` is set when Node reports 'close'.
  */
+import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import type { SocketAddress } from '../SocketAddress.js';
 import { mapNodeError } from './nodeErrors.js';

@@ -4,6 +4,7 @@
  * bytes only in `attempt()` (so a cancelled read consumed nothing), and reports the end
  * and errors through `noData()`.
  */
+import { Buffer } from 'node:buffer';
 import { InvalidArgumentError, waitReason, type Instruction, type Operation } from '@rioco/core';
 import type { WaitOptions } from '../WaitOptions.js';
 import { LineTooLongError, SocketClosedError, UnexpectedEofError } from '../errors.js';

@@ -23,6 +23,7 @@
  *    `dispatch`, once less than MIN_READ is left); chunks handed out keep their slab
  *    alive, and the native side never writes into a replaced one.
  */
+import { Buffer } from 'node:buffer';
 import { constants } from 'node:os';
 import { RiocoError } from '../../errors.js';
 import { loadNative, type NativeLib, type NativePointer } from './load.js';
@@ -64,6 +65,12 @@ export class SocketReactorImpl {
   private readonly arms: Uint8Array;
   /** Where armed reads go; the native side holds its address (kept alive here). */
   private slab: Buffer = Buffer.allocUnsafeSlow(SLAB);
+  /**
+   * The slab's ArrayBuffer and offset in it, read once per slab: `slab.buffer` is a
+   * runtime call (not inlined), and chunks are made per event.
+   */
+  private slabAb: ArrayBuffer = this.slab.buffer as ArrayBuffer;
+  private slabBase: number = this.slab.byteOffset;
   private listeners: (ReadinessListener | undefined)[] = [undefined];
   private freeTokens: number[] = [];
   private holds = 0;
@@ -88,7 +95,8 @@ export class SocketReactorImpl {
   private readonly dispatch = (n: number): void => {
     const ready = this.ready;
     const listeners = this.listeners;
-    const slab = this.slab;
+    const ab = this.slabAb;
+    const base = this.slabBase;
     for (let i = 0; i < n; i++) {
       const e = 4 * i;
       const l = listeners[ready[e]];
@@ -98,7 +106,7 @@ export class SocketReactorImpl {
         const res = ready[e + 3];
         if (res !== NOT_READ && l.onRead !== undefined) {
           // Buffer.from(arrayBuffer, …) makes the view ~2x faster than subarray() does.
-          l.onRead(res, res > 0 ? Buffer.from(slab.buffer, slab.byteOffset + ready[e + 2], res) : null);
+          l.onRead(res, res > 0 ? Buffer.from(ab, base + ready[e + 2], res) : null);
         }
       } catch (err) {
         // Never let an exception escape into native code (it would resurface in the
@@ -114,6 +122,8 @@ export class SocketReactorImpl {
 
   private newSlab(): void {
     this.slab = Buffer.allocUnsafeSlow(SLAB);
+    this.slabAb = this.slab.buffer as ArrayBuffer;
+    this.slabBase = this.slab.byteOffset;
     this.lib.fn.ioSetSlab(this.io, this.slab, SLAB);
   }
 
