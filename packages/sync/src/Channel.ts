@@ -175,5 +175,7 @@ export function channel<T>(capacity = 0, options?: ChannelOptions): Channel<T> {
   }
   const name = options?.name;
   if (name !== undefined && typeof name !== 'string') throw new InvalidArgumentError('channel option "name" must be a string');
-  return new ChannelImpl<T>(capacity, name, options?.external === true);
+  const external = options?.external;
+  if (external !== undefined && typeof external !== 'boolean') throw new InvalidArgumentError('channel option "external" must be a boolean');
+  return new ChannelImpl<T>(capacity, name, external === true);
 }

@@ -45,11 +45,15 @@ export interface Condvar {
    * unwinds further, so its `finally` blocks (and `using` disposal) run holding the
    * lock, as with pthread_cond_wait. A waiter cancelled after `notifyOne` chose it,
    * before it ran, passes the notification to the next waiter, so none is lost.
-   * @throws {@link NotOwnerError} (code `NOT_OWNER`) if `guard` does not hold its mutex;
-   *   InvalidArgumentError if it is not a guard from `mutex.lock()`.
+   * @throws {@link NotOwnerError} (code `NOT_OWNER`) unless `guard` holds its mutex for
+   *   the calling fiber (a released guard, or one another fiber holds); InvalidArgumentError
+   *   if it is not a guard from `mutex.lock()`.
    */
   wait(guard: MutexGuard): Operation<void>;
-  /** Wait (as {@link (Condvar:interface).wait}) until `predicate()` is true; returns at once if it is. */
+  /**
+   * Wait (as {@link (Condvar:interface).wait}) until `predicate()` is true; returns at once
+   * if it is. `guard` is checked as for `wait` either way.
+   */
   waitUntil(guard: MutexGuard, predicate: () => boolean): Operation<void>;
   /** Wake the longest-waiting fiber; `false` if none was waiting. */
   notifyOne(): boolean;

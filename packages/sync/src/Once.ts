@@ -40,7 +40,9 @@ export interface Once<T> {
    * running the initializer, or had just been given the turn to, the next waiter runs its
    * initializer.
    * @throws whatever `init` throws (only to the caller whose `init` threw);
-   *   InvalidArgumentError if `init` is not a function.
+   *   InvalidArgumentError if `init` is not a function, or (to the caller whose turn it
+   *   was, the next caller then runs its own `init`) if it returns something that is not
+   *   an operation.
    */
   getOrInit(init: () => Operation<T>): Operation<T>;
 }

@@ -337,9 +337,8 @@ describe('outside fibers', () => {
   it('an external channel fed from a callback is not a deadlock', () =>
     runTest(function* () {
       const ch = channel<number>(1, { external: true });
-      let timer: ReturnType<typeof setImmediate> | undefined;
       const feed = (i: number): void => {
-        timer = setImmediate(() => {
+        setImmediate(() => {
           if (i < 3) {
             ch.trySend(i);
             feed(i + 1);
@@ -348,7 +347,6 @@ describe('outside fibers', () => {
       };
       feed(0);
       expect(yield* drain(ch)).toEqual([0, 1, 2]);
-      expect(timer).toBeDefined();
     }));
 
   it('blocking operations outside a fiber fail with NO_CURRENT_FIBER', () => {
@@ -368,6 +366,7 @@ describe('bad input', () => {
     }
     expect(() => channel(1, 'x' as never)).toThrow(InvalidArgumentError);
     expect(() => channel(1, { name: 3 as never })).toThrow(InvalidArgumentError);
+    expect(() => channel(1, { external: 'yes' as never })).toThrow(/"external" must be a boolean/);
     expect(channel().capacity).toBe(0);
   });
 
@@ -399,6 +398,56 @@ describe('bad input', () => {
       const later = spawn(() => ch.send(3));
       expect(yield* ch.recv()).toBe(3);
       yield* later;
+    }));
+});
+
+describe('receive records', () => {
+  it('a record freed by one receive serves the next: cancelled, handed-then-cancelled, recv then recvOrClosed', () =>
+    runTest(function* () {
+      const ch = channel<number>(0);
+      // Cancelled while parked: its record goes back to the channel, the message is not lost.
+      const cancelled = spawn(() => ch.recv());
+      yield* settle();
+      yield* cancelled.halt();
+      const s1 = spawn(() => ch.send(1));
+      expect(yield* ch.recv()).toBe(1);
+      yield* s1;
+      // Handed a message, then cancelled before it ran: the message goes back to the head.
+      const handed = spawn(() => ch.recv());
+      yield* settle();
+      expect(ch.trySend(2)).toBe(true);
+      yield* handed.halt();
+      const s3 = spawn(() => ch.send(3));
+      expect(yield* ch.recv()).toBe(2);
+      expect(yield* ch.recv()).toBe(3);
+      yield* s3;
+      // A recvOrClosed parked on a reused record still returns CLOSED (not a throw), and a
+      // recv parked next to it still throws.
+      const orClosed = spawn(() => ch.recvOrClosed());
+      const plain = spawn(() => catchOp(ch.recv()));
+      yield* settle();
+      ch.close();
+      expect(yield* orClosed).toBe(CLOSED);
+      expect(yield* plain).toBeInstanceOf(ChannelClosedError);
+    }));
+
+  it('two receivers parked at once each get their own message, in order, over many rounds', () =>
+    runTest(function* () {
+      const ch = channel<number>(0);
+      const got: number[][] = [[], []];
+      const receivers = [0, 1].map((k) =>
+        spawn(function* () {
+          for (let i = 0; i < 100; i++) got[k].push(yield* ch.recv());
+        }),
+      );
+      for (let i = 0; i < 200; i++) {
+        yield* settle();
+        yield* ch.send(i);
+      }
+      for (const r of receivers) yield* r;
+      // First come, first served: the receivers take turns.
+      expect(got[0]).toEqual(Array.from({ length: 100 }, (_, i) => 2 * i));
+      expect(got[1]).toEqual(Array.from({ length: 100 }, (_, i) => 2 * i + 1));
     }));
 });
 

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { runTest, forEachSeed, spawn, yieldNow, InvalidArgumentError, type Task } from '@rioco/core';
 import { Condvar, Mutex, NotOwnerError, type MutexGuard } from '@rioco/sync';
-import { SEEDS, settle, rng, catchOp } from './helpers.js';
+import { SEEDS, Gate, settle, rng } from './helpers.js';
 
 describe('Condvar', () => {
   it('wait releases the mutex, parks, and returns holding it again', () =>
@@ -136,7 +136,31 @@ describe('Condvar', () => {
       const g2 = yield* m.lock();
       expect(() => cv.waitUntil(g2, 'x' as never)).toThrow(InvalidArgumentError);
       g2.release();
-      expect(yield* catchOp(cv.waitUntil(g2, () => true))).toBeUndefined(); // predicate true: no wait, no check needed
+      // Checked even when the predicate holds already (no wait would happen).
+      expect(() => cv.waitUntil(g2, () => true)).toThrow(NotOwnerError);
+    }));
+
+  it("rejects a guard another fiber holds: waiting with it would release that fiber's lock", () =>
+    runTest(function* () {
+      const m = new Mutex({ name: 'm' });
+      const cv = new Condvar();
+      let shared: MutexGuard | undefined;
+      const gate = new Gate();
+      const holder = spawn(function* () {
+        shared = yield* m.lock();
+        yield* gate.wait();
+        shared.release();
+      });
+      yield* settle();
+      const g = shared as MutexGuard;
+      expect(() => cv.wait(g)).toThrow(NotOwnerError);
+      expect(() => cv.wait(g)).toThrow(/held by fiber #\d+, not by fiber #\d+/);
+      expect(() => cv.waitUntil(g, () => true)).toThrow(NotOwnerError);
+      expect(g.held).toBe(true); // nothing was released
+      expect(m.holder).toBe(holder.id);
+      gate.open();
+      yield* holder;
+      expect(m.tryLock()).toBeDefined();
     }));
 });
 

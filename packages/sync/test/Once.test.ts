@@ -127,6 +127,21 @@ describe('Once', () => {
     expect(() => lazy(null as never)).toThrow(InvalidArgumentError);
     expect(() => new Once(7 as never)).toThrow(InvalidArgumentError);
   });
+
+  it('an initializer that returns no operation fails its caller with InvalidArgumentError; the next caller initializes', () =>
+    runTest(function* () {
+      const once = new Once<number>();
+      const err = yield* catchOp(once.getOrInit((() => 5) as never));
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/must return an operation.*got number/) as string });
+      expect(once.isSet).toBe(false);
+      expect(once.holder).toBeUndefined();
+      expect(
+        yield* once.getOrInit(function* () {
+          return 7;
+        }),
+      ).toBe(7);
+    }));
 });
 
 function* fail(message: string): Operation<string> {
@@ -143,19 +158,26 @@ describe('Once under the seeded scheduler', () => {
         const failAt = pick(3);
         let attempts = 0;
         const tasks: Task<unknown>[] = [];
+        const seen: number[] = [];
+        let flaky = 0;
         for (let i = 0; i < 5; i++) {
           tasks.push(
-            spawn(() =>
-              catchOp(
-                once.getOrInit(function* () {
-                  const n = attempts++;
-                  yield* yieldNow();
-                  if (n === failAt) throw new Error('flaky');
-                  successes++;
-                  return 100 + i;
-                }),
-              ),
-            ),
+            spawn(function* () {
+              try {
+                seen.push(
+                  yield* once.getOrInit(function* () {
+                    const n = attempts++;
+                    yield* yieldNow();
+                    if (n === failAt) throw new Error('flaky');
+                    successes++;
+                    return 100 + i;
+                  }),
+                );
+              } catch (e) {
+                if (!(e instanceof Error && e.message === 'flaky')) throw e;
+                flaky++;
+              }
+            }),
           );
         }
         const victim = tasks[pick(5)];
@@ -168,6 +190,10 @@ describe('Once under the seeded scheduler', () => {
         expect(successes).toBe(1);
         expect(once.isSet).toBe(true);
         expect(once.holder).toBeUndefined();
+        // Every caller that neither failed nor was cancelled got the one value.
+        expect(flaky).toBeLessThanOrEqual(1);
+        expect(seen.length).toBeGreaterThanOrEqual(5 - 1 - flaky);
+        expect(new Set(seen)).toEqual(new Set([once.value]));
       },
     ));
 });

@@ -43,9 +43,18 @@ describe('WaitGroup', () => {
       const wg = new WaitGroup();
       wg.add();
       const w = spawn(() => wg.wait());
+      let released = false;
+      const other = spawn(function* () {
+        yield* wg.wait();
+        released = true;
+      });
       yield* settle();
       yield* w.halt();
+      expect(w.done).toBe(true);
+      expect(released).toBe(false); // cancelling one waiter released nobody
       wg.done();
+      yield* other; // the remaining waiter still wakes at zero
+      expect(released).toBe(true);
       expect(wg.count).toBe(0);
     }));
 

@@ -120,6 +120,8 @@ export class Channel<T> implements PublicChannel<T> {
   private suspSendExt: Suspension<unknown> | null = null;
   /** A finished send record kept for the next send (see SendCall). */
   spareSend: SendOp<T> | null = null;
+  /** A finished receive record kept for the next receive that parks (see RecvOp). */
+  spareRecv: RecvWaiter<T> | null = null;
 
   constructor(capacity: number, name: string | undefined, external: boolean) {
     this.capacity = capacity;
@@ -258,8 +260,10 @@ export class Channel<T> implements PublicChannel<T> {
 
 /**
  * The operation `ch.recv()` returns: one per channel, reused, so a recv that completes
- * at once allocates nothing. The per-wait state lives in a RecvWaiter made only when the
- * receive has to park (or go through the scheduler).
+ * at once allocates nothing. The per-wait state lives in a RecvWaiter taken only when the
+ * receive has to park (or go through the scheduler): the channel's spare one when it has
+ * it, so a steady receiver allocates nothing either, and its record, long-lived, is
+ * linked into the wait list without write barriers (as for sends, see SendCall).
  */
 class RecvOp<T> {
   readonly ch: Channel<T>;
@@ -278,7 +282,13 @@ class RecvOp<T> {
         throw closedError(this.ch);
       }
     }
-    return new RecvWaiter<T>(this.ch, this.orClosed, initialState(mode));
+    const ch = this.ch;
+    const w = ch.spareRecv;
+    if (w === null) return new RecvWaiter<T>(ch, this.orClosed, initialState(mode));
+    ch.spareRecv = null;
+    w.orClosed = this.orClosed;
+    w.st = initialState(mode);
+    return w;
   }
 }
 
@@ -288,7 +298,7 @@ class RecvWaiter<T> implements Node, RecvNode<T> {
   list: WaitList<Node> | null = null;
   st: number;
   readonly ch: Channel<T>;
-  readonly orClosed: boolean;
+  orClosed: boolean;
   resume: Resume<unknown> | null = null;
   /** The message handed over while parked (given back if cancelled before running). */
   msg: T | undefined = undefined;
@@ -313,14 +323,13 @@ class RecvWaiter<T> implements Node, RecvNode<T> {
         takeResumed(token);
         const v = this.ch.pollRecv();
         if (v === EMPTY) return this.park(S_PARKING_TRIED);
-        this.st = S_DONE;
+        this.finish();
         if (v !== CLOSED || this.orClosed) return ready(v as T);
         throw closedError(this.ch);
       }
       case S_GRANTED:
       case S_RESUMED:
-        this.st = S_DONE;
-        this.msg = undefined;
+        this.finish();
         return takeResumed(token);
       default:
         throw alreadyRunning();
@@ -333,9 +342,20 @@ class RecvWaiter<T> implements Node, RecvNode<T> {
     return this.ch.suspRecv();
   }
 
+  /**
+   * The receive is over (its `yield*` makes no more calls): keep the record for the
+   * channel's next receive. Not from cancel(): the cancelled fiber's `yield*` still calls
+   * return() on this record afterwards.
+   */
+  private finish(): void {
+    this.st = S_DONE;
+    this.msg = undefined;
+    const ch = this.ch;
+    if (ch.spareRecv === null) ch.spareRecv = this;
+  }
+
   return(value?: unknown): IteratorResult<Instruction, T> {
     const st = this.st;
-    this.st = S_DONE;
     if (st === S_GRANTED) {
       const m = this.msg as T;
       this.msg = undefined;
@@ -344,6 +364,7 @@ class RecvWaiter<T> implements Node, RecvNode<T> {
       this.ch.recvq.remove(this);
       this.resume = null;
     }
+    this.finish();
     return returned(value as T);
   }
 

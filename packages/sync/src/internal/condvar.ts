@@ -13,7 +13,7 @@
  *   returns or unwinds, so the caller's `finally` blocks run holding the lock again, as
  *   with pthread_cond_wait and asyncio.Condition.
  */
-import { InvalidArgumentError, suspend, waitReason, type Instruction, type Operation, type Suspension } from '@rioco/core';
+import { InvalidArgumentError, currentFiber, suspend, waitReason, type Instruction, type Operation, type Suspension } from '@rioco/core';
 import type { Condvar as PublicCondvar } from '../Condvar.js';
 import type { MutexGuard, MutexOptions } from '../Mutex.js';
 import { NotOwnerError } from '../errors.js';
@@ -39,14 +39,13 @@ export class Condvar implements PublicCondvar, WaitOwner {
   }
 
   wait(guard: MutexGuard): Operation<void> {
-    if (!(guard instanceof LockGuard)) throw new InvalidArgumentError('Condvar.wait needs the guard returned by mutex.lock()');
-    if (!guard.held) throw new NotOwnerError('Condvar.wait needs a guard that holds its mutex; this one was released');
-    return condWait(this, guard);
+    return condWait(this, checkGuard(guard, 'wait'));
   }
 
   waitUntil(guard: MutexGuard, predicate: () => boolean): Operation<void> {
+    const g = checkGuard(guard, 'waitUntil');
     if (typeof predicate !== 'function') throw new InvalidArgumentError('Condvar.waitUntil needs a predicate function');
-    return waitUntil(this, guard, predicate);
+    return waitUntil(this, g, predicate);
   }
 
   notifyOne(): boolean {
@@ -82,6 +81,20 @@ export class Condvar implements PublicCondvar, WaitOwner {
   }
 }
 
+/** A guard this fiber may wait with: from `mutex.lock()`, holding, held by the caller. */
+function checkGuard(guard: MutexGuard, method: string): LockGuard {
+  if (!(guard instanceof LockGuard)) throw new InvalidArgumentError(`Condvar.${method} needs the guard returned by mutex.lock()`);
+  if (!guard.held) throw new NotOwnerError(`Condvar.${method} needs a guard that holds its mutex; this one was released`);
+  const me = currentFiber();
+  if (me === undefined || me.id !== guard.fiberId) {
+    throw new NotOwnerError(
+      `Condvar.${method}: ${guard.mutex.describe()} is held by fiber #${guard.fiberId}, not by ${me === undefined ? 'code outside fibers' : `fiber #${me.id}`}; ` +
+        'only the holder may wait with its guard',
+    );
+  }
+  return guard;
+}
+
 function* condWait(cv: Condvar, g: LockGuard): Generator<Instruction, void, unknown> {
   const w = new Waiter(cv, cv.susp, g);
   try {
@@ -92,7 +105,7 @@ function* condWait(cv: Condvar, g: LockGuard): Generator<Instruction, void, unkn
   }
 }
 
-function* waitUntil(cv: Condvar, g: MutexGuard, predicate: () => boolean): Generator<Instruction, void, unknown> {
+function* waitUntil(cv: Condvar, g: LockGuard, predicate: () => boolean): Generator<Instruction, void, unknown> {
   while (!predicate()) yield* cv.wait(g);
 }
 

@@ -97,7 +97,13 @@ function* getOrInit<T>(o: Once<T>, init: () => Operation<T>): Generator<Instruct
     if (mine) {
       let ok = false;
       try {
-        const v = yield* init();
+        const op = init();
+        if (op === null || (typeof op !== 'object' && typeof op !== 'function') || typeof (op as Partial<Operation<T>>)[Symbol.iterator] !== 'function') {
+          throw new InvalidArgumentError(
+            `Once.getOrInit: init() must return an operation (a generator, or anything \`yield*\` accepts), got ${op === null ? 'null' : typeof op}`,
+          );
+        }
+        const v = yield* op;
         o.cell = v;
         o.state = SET;
         o.initFiber = 0;
