@@ -1,6 +1,7 @@
 // Shared vitest settings for every package: tests run against `src/` through the
 // `@rioco/source` export condition, so no build is needed between edit and test.
 import { defaultServerConditions, defaultClientConditions } from 'vite';
+import { runSeeds } from './seeds.js';
 
 /** @param {string} name */
 export function riocoProject(name, extra = {}) {
@@ -11,7 +12,8 @@ export function riocoProject(name, extra = {}) {
       name,
       include: ['test/**/*.test.ts'],
       environment: 'node',
-      testTimeout: 20_000,
+      // Seeded tests take time in proportion to RIOCO_SEEDS (300 by default; 10000 nightly).
+      testTimeout: Math.max(20_000, Math.ceil((20_000 * runSeeds) / 300)),
       ...extra,
     },
   };

@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
+import { seedCount } from '@rioco/tooling/seeds';
 import { forEachSeed, spawn, suspend, supervisor, yieldNow, FiberLocal, type Operation, type Resume, type Task } from '@rioco/core';
 
-const SEEDS = Number(process.env.RIOCO_SEEDS ?? 200);
+const SEEDS = seedCount(process.env.RIOCO_SEEDS, 200);
 
 describe('invariants under the seeded scheduler', () => {
   it('a parent finishes after all its children, at every depth', async () => {

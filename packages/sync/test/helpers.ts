@@ -1,10 +1,12 @@
 /**
  * Shared test helpers. RIOCO_SEEDS sets how many seeds each seeded test explores
- * (a few hundred by default; the nightly run sets 10000 or more).
+ * (300 by default; `pnpm test:nightly` sets 10000). A value that is not a positive
+ * integer stops the run instead of exploring no seed at all.
  */
 import { suspend, yieldNow, type Operation, type Resume } from '@rioco/core';
+import { seedCount } from '@rioco/tooling/seeds';
 
-export const SEEDS = Number(process.env.RIOCO_SEEDS ?? 300);
+export const SEEDS = seedCount(process.env.RIOCO_SEEDS, 300);
 /** fast-check runs per model-based property (scaled with RIOCO_SEEDS). */
 export const MODEL_RUNS = Math.max(100, Math.floor(SEEDS / 2));
 
