@@ -5,6 +5,7 @@
  * closes as its fiber ends.
  *
  * Usage: node dist/main.js [PORT]   (or PORT=7007 HOST=127.0.0.1 node dist/main.js)
+ * A bad PORT (argument or variable) or an empty HOST prints why and exits with 2.
  */
 import { main, spawn, type Operation } from '@rioco/core';
 import { now, sleep } from '@rioco/timers';
@@ -73,23 +74,51 @@ function formatBytes(n: number): string {
   return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
-main(function* () {
-  // listen() rejects a bad port with a clear InvalidArgumentError.
-  const port = Number(process.argv[2] ?? process.env.PORT ?? DEFAULT_PORT);
-  const host = process.env.HOST ?? '127.0.0.1';
-  const stats: Stats = { connections: 0, accepted: 0, msgs: 0, bytes: 0, errors: 0 };
-  using listener = yield* listen({ host, port, noDelay: true });
-  const { address, port: bound } = listener.address as InetAddress;
-  process.stderr.write(`echo: listening on ${address}:${bound} (Ctrl-C to stop)\n`);
-  spawn(report, { args: [stats], name: 'stats' });
-  try {
-    yield* listener.serve((conn) => handle(conn, stats), {
-      name: 'conn',
-      // Out of descriptors: serve() waits and accepts again; the listener stays usable.
-      onTooManyOpenFiles: (err) => void process.stderr.write(`\necho: ${err.message}\n`),
-    });
-  } finally {
-    // Cancellation (Ctrl-C) reaches here after every connection fiber has ended.
-    process.stderr.write(`\necho: stopped; ${stats.accepted} connection(s) served, ${stats.connections} still open\n`);
+const USAGE = 'usage: node dist/main.js [PORT]   (or PORT=7007 HOST=127.0.0.1 node dist/main.js)';
+
+/** Exit code of a bad command line or environment (a usage error, as getopt-style tools use it). */
+const EXIT_USAGE = 2;
+
+/**
+ * Where to listen: the port is the first argument, else `PORT`, else 7007, and must be a
+ * decimal integer from 0 to 65535 (0 picks a free one); the host is `HOST`, else
+ * 127.0.0.1. Anything else (an empty `PORT=`, `abc`, `80.5`, `1e3`, `70000`, an empty
+ * `HOST=`) is a usage error with a message, not silently port 0, NaN or a stack trace.
+ */
+function config(): { port: number; host: string } | { error: string } {
+  const arg = process.argv[2];
+  const env = process.env.PORT;
+  const raw = arg ?? env ?? String(DEFAULT_PORT);
+  if (!/^[0-9]{1,5}$/.test(raw) || Number(raw) > 65535) {
+    const from = arg !== undefined ? 'the PORT argument' : 'the PORT environment variable';
+    return { error: `${from} must be a port number from 0 to 65535 (0 picks a free one), got ${JSON.stringify(raw)}` };
   }
-});
+  const host = process.env.HOST ?? '127.0.0.1';
+  if (host === '') return { error: 'the HOST environment variable is empty: give a host name or IP address, or leave it unset for 127.0.0.1' };
+  return { port: Number(raw), host };
+}
+
+const cfg = config();
+if ('error' in cfg) {
+  process.stderr.write(`echo: ${cfg.error}\n${USAGE}\n`);
+  process.exitCode = EXIT_USAGE;
+} else {
+  const { port, host } = cfg;
+  main(function* () {
+    const stats: Stats = { connections: 0, accepted: 0, msgs: 0, bytes: 0, errors: 0 };
+    using listener = yield* listen({ host, port, noDelay: true });
+    const { address, port: bound } = listener.address as InetAddress;
+    process.stderr.write(`echo: listening on ${address}:${bound} (Ctrl-C to stop)\n`);
+    spawn(report, { args: [stats], name: 'stats' });
+    try {
+      yield* listener.serve((conn) => handle(conn, stats), {
+        name: 'conn',
+        // Out of descriptors: serve() waits and accepts again; the listener stays usable.
+        onTooManyOpenFiles: (err) => void process.stderr.write(`\necho: ${err.message}\n`),
+      });
+    } finally {
+      // Cancellation (Ctrl-C) reaches here after every connection fiber has ended.
+      process.stderr.write(`\necho: stopped; ${stats.accepted} connection(s) served, ${stats.connections} still open\n`);
+    }
+  });
+}

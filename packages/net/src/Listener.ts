@@ -16,7 +16,7 @@ export interface TcpListenOptions extends StreamOptions, WaitOptions {
   host?: string;
   /** Port; `0` (the default) picks a free one, see {@link Listener.address}. */
   port?: number;
-  /** Length of the kernel's queue of connections not accepted yet. Default 511. */
+  /** Length of the kernel's queue of connections not accepted yet: an integer from 0 to 2^31-1; `0` or none: 511. */
   backlog?: number;
   /**
    * Let several listeners (threads, processes) bind the same port; the kernel spreads
@@ -34,9 +34,13 @@ export interface TcpListenOptions extends StreamOptions, WaitOptions {
  * @public
  */
 export interface UnixListenOptions extends StreamOptions, WaitOptions {
-  /** File system path of the socket (removed again when the listener closes). */
+  /**
+   * File system path of the socket (removed again when the listener closes): at most
+   * 107 bytes (UTF-8) on Linux, 103 on macOS and the BSDs (the kernel's `sun_path`
+   * limit, without the terminating NUL).
+   */
   path: string;
-  /** Length of the kernel's queue of connections not accepted yet. Default 511. */
+  /** Length of the kernel's queue of connections not accepted yet: an integer from 0 to 2^31-1; `0` or none: 511. */
   backlog?: number;
   /** Make the socket readable by all users. */
   readableAll?: boolean;
@@ -258,6 +262,12 @@ function* connection(conn: Stream, handler: (conn: Stream) => Operation<void>): 
  * Fails with {@link AddressInUseError} when the address is taken. Accepted streams get
  * the {@link StreamOptions} given here (`noDelay`, `keepAlive`, …). The listener belongs
  * to the calling fiber (closed when it ends), or close it with `using`.
+ *
+ * Bad options throw `InvalidArgumentError` (from `@rioco/core`, code `INVALID_ARGUMENT`)
+ * at the call, before any socket exists: a port outside 0..65535, a `backlog` that is
+ * not an integer from 0 to 2^31-1, an option that should be a boolean and is not, a Unix
+ * socket path longer than the system allows, or both a `path` and TCP options (`host`,
+ * `port`, `ipv6Only`, `reusePort`).
  *
  * @example
  * ```ts

@@ -4,13 +4,14 @@ import type { SocketAddress } from './SocketAddress.js';
 import type { WaitOptions } from './WaitOptions.js';
 import { ReadExactlyOp, ReadLineOp, ReadOp, ShutdownOp, WriteAllOp, WriteCall } from './internal/streamOps.js';
 import type { StreamState } from './internal/StreamState.js';
+import { checkBool, checkDelay } from './internal/address.js';
 
 /**
  * Options of {@link Stream.readLine}.
  * @public
  */
 export interface ReadLineOptions extends WaitOptions {
-  /** Longest line accepted, in bytes, without its line end (default 65536). */
+  /** Longest line accepted, in bytes, without its line end (`\n` or `\r\n`); an integer, at least 1; default 65536. */
   maxLength?: number;
 }
 
@@ -103,7 +104,8 @@ export class Stream implements Disposable, AsyncDisposable {
   /**
    * The next line as a UTF-8 string without its `\n` or `\r\n`; at the end, the last
    * unterminated line, then `null`. Throws {@link LineTooLongError} (consuming nothing)
-   * when no line end comes within `maxLength` bytes.
+   * when the line is longer than `maxLength` bytes, not counting its `\n` or `\r\n`
+   * (`maxLength: 3` accepts `"abc\r\n"` and rejects `"abcd\n"`).
    * @example
    * ```ts
    * let line; while ((line = yield* conn.readLine()) !== null) yield* conn.write(line.toUpperCase() + '\n');
@@ -154,23 +156,28 @@ export class Stream implements Disposable, AsyncDisposable {
 
   /**
    * Disable (`true`, the usual choice for request/response) or enable Nagle's algorithm.
+   * A non-boolean argument throws `InvalidArgumentError`.
    * @example
    * ```ts
    * conn.setNoDelay(true);
    * ```
    */
   setNoDelay(noDelay = true): void {
+    checkBool(noDelay, 'noDelay', 'setNoDelay');
     this.s.setNoDelay(noDelay);
   }
 
   /**
-   * Turn TCP keep-alive probes on or off; `initialDelay` in milliseconds.
+   * Turn TCP keep-alive probes on or off; `initialDelay` in milliseconds (finite, 0 or more).
+   * A non-boolean `enable` or a bad delay throws `InvalidArgumentError`.
    * @example
    * ```ts
    * conn.setKeepAlive(true, 30_000);
    * ```
    */
   setKeepAlive(enable: boolean, initialDelay = 0): void {
+    checkBool(enable, 'enable', 'setKeepAlive', true);
+    checkDelay(initialDelay, 'initialDelay', 'setKeepAlive');
     this.s.setKeepAlive(enable, initialDelay);
   }
 
@@ -202,7 +209,12 @@ export class Stream implements Disposable, AsyncDisposable {
 
   /**
    * Close abruptly with a TCP reset (RST): the peer's next read or write fails with
-   * `CONNECTION_RESET`. Idempotent.
+   * `CONNECTION_RESET`. Unread input and bytes the kernel has not sent yet are dropped.
+   * Idempotent.
+   *
+   * @remarks
+   * Unix domain streams have no reset: there `reset()` is the same as
+   * {@link Stream.close} (the peer sees the end of stream).
    * @example
    * ```ts
    * if (abusive) conn.reset();

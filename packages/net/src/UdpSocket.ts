@@ -5,6 +5,7 @@ import type { InetAddress } from './SocketAddress.js';
 import type { WaitOptions } from './WaitOptions.js';
 import { BindOp, RecvOp, SendOp, type UdpState } from './internal/UdpState.js';
 import { mapNodeError } from './internal/nodeErrors.js';
+import { checkBool, checkIntRange, checkIp, checkString } from './internal/address.js';
 
 /**
  * One received datagram.
@@ -51,7 +52,7 @@ export interface UdpBindOptions extends WaitOptions {
   ipv6Only?: boolean;
   /** Allow sending to broadcast addresses. */
   broadcast?: boolean;
-  /** Time-to-live of outgoing multicast datagrams (hops, default 1). */
+  /** Time-to-live of outgoing multicast datagrams (hops: an integer from 0 to 255, default 1). */
   multicastTtl?: number;
   /** Receive our own multicast datagrams. */
   multicastLoopback?: boolean;
@@ -59,9 +60,9 @@ export interface UdpBindOptions extends WaitOptions {
   multicastInterface?: string;
   /** Datagrams kept for a fiber that is not receiving; later ones are dropped (counted). Default 1024. */
   maxQueued?: number;
-  /** Kernel receive buffer size (SO_RCVBUF), bytes. */
+  /** Kernel receive buffer size (SO_RCVBUF), bytes: a positive integer. */
   recvBufferSize?: number;
-  /** Kernel send buffer size (SO_SNDBUF), bytes. */
+  /** Kernel send buffer size (SO_SNDBUF), bytes: a positive integer. */
   sendBufferSize?: number;
 }
 
@@ -73,6 +74,10 @@ export interface UdpBindOptions extends WaitOptions {
  * dropped and counted in `droppedDatagrams` (UDP makes no delivery promise). A recv that
  * times out, aborts or is cancelled leaves the queue untouched. The socket belongs to
  * the fiber that bound it and is closed when that fiber ends.
+ *
+ * The setters and membership calls check their arguments first: a value of the wrong
+ * type or out of range throws `InvalidArgumentError` (from `@rioco/core`, code
+ * `INVALID_ARGUMENT`); what the system refuses is a {@link NetError}.
  *
  * @example
  * ```ts
@@ -138,28 +143,31 @@ export class UdpSocket implements Disposable {
    * ```
    */
   setBroadcast(on: boolean): void {
+    checkBool(on, 'on', 'setBroadcast', true);
     this.call(() => this.u.socket.setBroadcast(on), 'setBroadcast');
   }
 
   /**
-   * Time-to-live (hops) of outgoing unicast datagrams.
+   * Time-to-live (hops) of outgoing unicast datagrams: an integer from 1 to 255.
    * @example
    * ```ts
    * sock.setTtl(16);
    * ```
    */
   setTtl(ttl: number): void {
+    checkIntRange(ttl, 'ttl', 'setTtl', 1, 255, true);
     this.call(() => this.u.socket.setTTL(ttl), 'setTtl');
   }
 
   /**
-   * Time-to-live (hops) of outgoing multicast datagrams.
+   * Time-to-live (hops) of outgoing multicast datagrams: an integer from 0 to 255.
    * @example
    * ```ts
    * sock.setMulticastTtl(1);
    * ```
    */
   setMulticastTtl(ttl: number): void {
+    checkIntRange(ttl, 'ttl', 'setMulticastTtl', 0, 255, true);
     this.call(() => this.u.socket.setMulticastTTL(ttl), 'setMulticastTtl');
   }
 
@@ -171,6 +179,7 @@ export class UdpSocket implements Disposable {
    * ```
    */
   setMulticastLoopback(on: boolean): void {
+    checkBool(on, 'on', 'setMulticastLoopback', true);
     this.call(() => this.u.socket.setMulticastLoopback(on), 'setMulticastLoopback');
   }
 
@@ -182,28 +191,33 @@ export class UdpSocket implements Disposable {
    * ```
    */
   setMulticastInterface(iface: string): void {
+    checkString(iface, 'iface', 'setMulticastInterface', true);
     this.call(() => this.u.socket.setMulticastInterface(iface), 'setMulticastInterface');
   }
 
   /**
-   * Join a multicast group (optionally on one interface).
+   * Join a multicast group (optionally on one interface); both are IP addresses.
    * @example
    * ```ts
    * sock.addMembership('239.1.2.3', '127.0.0.1');
    * ```
    */
   addMembership(group: string, iface?: string): void {
+    checkIp(group, 'group', 'addMembership', true);
+    checkIp(iface, 'iface', 'addMembership');
     this.call(() => this.u.socket.addMembership(group, iface), 'addMembership');
   }
 
   /**
-   * Leave a multicast group.
+   * Leave a multicast group (optionally on one interface); both are IP addresses.
    * @example
    * ```ts
    * sock.dropMembership('239.1.2.3', '127.0.0.1');
    * ```
    */
   dropMembership(group: string, iface?: string): void {
+    checkIp(group, 'group', 'dropMembership', true);
+    checkIp(iface, 'iface', 'dropMembership');
     this.call(() => this.u.socket.dropMembership(group, iface), 'dropMembership');
   }
 
@@ -253,6 +267,12 @@ export class UdpSocket implements Disposable {
 
 /**
  * Create and bind a UDP socket.
+ *
+ * @remarks
+ * Bad options (a port outside 0..65535, a `multicastTtl` outside 0..255, a buffer size
+ * that is not a positive integer, a non-boolean flag, …) throw `InvalidArgumentError`
+ * at the call, before any socket exists.
+ *
  * @example
  * ```ts
  * using sock = yield* bindUdp({ host: '127.0.0.1', port: 0 });

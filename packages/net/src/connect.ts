@@ -2,7 +2,7 @@ import { connect as nodeConnect, type Socket } from 'node:net';
 import type { Operation } from '@rioco/core';
 import type { WaitOptions } from './WaitOptions.js';
 import { Stream } from './Stream.js';
-import { ConnectOp, checkStreamOptions, connectTarget } from './internal/connectOp.js';
+import { ConnectOp, checkConnectOptions } from './internal/connectOp.js';
 import { NativeConnectOp } from './internal/nativeConnect.js';
 import { nativeReactor } from './internal/driver.js';
 
@@ -19,7 +19,7 @@ export interface StreamOptions {
   noDelay?: boolean;
   /** Send TCP keep-alive probes (TCP only). Default `false`. */
   keepAlive?: boolean;
-  /** Idle time before the first keep-alive probe, in milliseconds. */
+  /** Idle time before the first keep-alive probe, in milliseconds (finite, 0 or more). */
   keepAliveInitialDelay?: number;
   /** Bytes buffered for a fiber that is not reading before the socket pauses. Default 65536. */
   readHighWaterMark?: number;
@@ -34,12 +34,11 @@ export interface TcpConnectOptions extends StreamOptions, WaitOptions {
   host?: string;
   /** Port to connect to, 1..65535. */
   port: number;
-  /** Local address to bind to before connecting. */
+  /** Local address to bind to before connecting: an IP address (`'127.0.0.1'`, `'::1'`), not a name. */
   localAddress?: string;
-  /** Local port to bind to before connecting. */
-  /** Local port to bind to before connecting (default: any). */
+  /** Local port to bind to before connecting, 0..65535 (default, or `0`: any). */
   localPort?: number;
-  /** Resolve `host` to this IP family only. */
+  /** Resolve `host` to this IP family only: `4` or `6`. */
   family?: 4 | 6;
 }
 
@@ -48,7 +47,10 @@ export interface TcpConnectOptions extends StreamOptions, WaitOptions {
  * @public
  */
 export interface UnixConnectOptions extends StreamOptions, WaitOptions {
-  /** Path of the listening socket. */
+  /**
+   * Path of the listening socket: at most 107 bytes (UTF-8) on Linux, 103 on macOS and
+   * the BSDs (the kernel's `sun_path` limit, without the terminating NUL).
+   */
   path: string;
 }
 
@@ -62,6 +64,12 @@ export interface UnixConnectOptions extends StreamOptions, WaitOptions {
  * {@link TimeoutError}; cancelled or timed out, the half-open socket is destroyed.
  * Fails with {@link ConnectionRefusedError} when nothing listens there.
  *
+ * Bad options throw `InvalidArgumentError` (from `@rioco/core`, code `INVALID_ARGUMENT`)
+ * at the call, before any socket exists: a port outside 1..65535, a `localAddress` that
+ * is not an IP address, a `family` other than 4 or 6, a non-boolean `noDelay` or
+ * `keepAlive`, a Unix socket path longer than the system allows, or both a `path` and
+ * TCP options (`host`, `port`, …).
+ *
  * @example
  * ```ts
  * using conn = yield* connect({ host: '127.0.0.1', port: 7007, timeout: 3_000, noDelay: true });
@@ -70,8 +78,7 @@ export interface UnixConnectOptions extends StreamOptions, WaitOptions {
  * @public
  */
 export function connect(options: TcpConnectOptions | UnixConnectOptions): Operation<Stream> {
-  const cfg = checkStreamOptions(options);
-  const target = connectTarget(options);
+  const { cfg, target } = checkConnectOptions(options);
   const r = nativeReactor();
   const make = (state: unknown): Stream => new Stream(state);
   return r !== null ? new NativeConnectOp(r, options, cfg, target, make) : new ConnectOp(options, cfg, target, startConnect, make);

@@ -186,7 +186,8 @@ export class UnexpectedEofError extends NetError {
 }
 
 /**
- * `readLine()` found no line end within `maxLength` bytes. Nothing was consumed.
+ * `readLine()` found a line longer than `maxLength` bytes, not counting its `\n` or
+ * `\r\n`. Nothing was consumed: the bytes stay buffered for the next read.
  * @example
  * ```ts
  * try { yield* conn.readLine({ maxLength: 1024 }); } catch (err) { if (err instanceof LineTooLongError) conn.close(); }

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { ByteQueue } from '../src/internal/ByteQueue.js';
 
 describe('ByteQueue (internal)', () => {
-  it('behaves like one flat byte array under any mix of push, unshift, shift, take and indexOf', () =>
+  it('behaves like one flat byte array under any mix of push, unshift, shift, take, indexOf and at', () =>
     fc.assert(
       fc.property(
         fc.array(
@@ -13,6 +13,7 @@ describe('ByteQueue (internal)', () => {
             fc.record({ op: fc.constant('shift' as const) }),
             fc.record({ op: fc.constant('take' as const), n: fc.integer({ min: 1, max: 60 }) }),
             fc.record({ op: fc.constant('indexOf' as const), byte: fc.integer({ min: 0, max: 3 }), from: fc.nat(50) }),
+            fc.record({ op: fc.constant('at' as const), i: fc.nat(60) }),
           ),
           { maxLength: 200 },
         ),
@@ -36,6 +37,9 @@ describe('ByteQueue (internal)', () => {
               if (o.n > q.length) continue;
               expect(q.take(o.n).equals(model.subarray(0, o.n))).toBe(true);
               model = model.subarray(o.n);
+            } else if (o.op === 'at') {
+              if (o.i >= q.length) continue;
+              expect(q.at(o.i)).toBe(model[o.i]);
             } else {
               const want = model.indexOf(o.byte, o.from);
               expect(q.indexOf(o.byte, o.from)).toBe(o.from >= model.length ? -1 : want);

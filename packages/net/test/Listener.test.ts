@@ -1,9 +1,13 @@
 import { describe, it, expect } from 'vitest';
-import { existsSync } from 'node:fs';
-import { runTest, spawn, wait, type Operation } from '@rioco/core';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { InvalidArgumentError, runTest, spawn, wait, type Operation } from '@rioco/core';
 import {
   AddressInUseError,
   ConnectionRefusedError,
+  ConnectionResetError,
   NetError,
   SocketClosedError,
   TimeoutError,
@@ -14,7 +18,10 @@ import {
   type Listener,
   type Stream,
 } from '@rioco/net';
-import { DRIVERS, hasPendingConnection, portOf, runUnderFdLimit, tmpSocketPath, turn, until, useDriver } from './helpers.js';
+import { DRIVERS, hasPendingConnection, openFds, portOf, runUnderFdLimit, tmpSocketPath, turn, until, useDriver } from './helpers.js';
+
+/** The longest Unix socket path, in bytes without the NUL: sun_path is 108 bytes on Linux, 104 on macOS and the BSDs. */
+const MAX_UNIX_PATH = process.platform === 'linux' ? 107 : 103;
 
 function* catching(op: Operation<unknown>): Operation<unknown> {
   try {
@@ -110,14 +117,11 @@ for (const driver of DRIVERS) {
           expect(((e as Error).cause as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
         }));
 
-      it('close() fails parked acceptors and closes connections nobody accepted', () =>
+      it('close() fails parked acceptors', () =>
         runTest(function* () {
           const l = yield* listen({ host: '127.0.0.1', port: 0 });
           const port = portOf(l);
-          const c = yield* connect({ host: '127.0.0.1', port });
-          yield* until(() => hasPendingConnection(l), 'the pending connection');
           const acceptor = spawn(function* () {
-            yield* l.accept(); // takes the pending one
             return yield* catching(l.accept());
           });
           yield* turn();
@@ -127,7 +131,34 @@ for (const driver of DRIVERS) {
           expect(yield* catching(l.accept())).toBeInstanceOf(SocketClosedError);
           const e = yield* catching(connect({ host: '127.0.0.1', port }));
           expect(e).toBeInstanceOf(ConnectionRefusedError);
-          c.close();
+        }));
+
+      it('close() closes connections nobody accepted (their clients see the end or a reset), keeps accepted ones, leaks nothing', () =>
+        runTest(function* () {
+          const before = openFds();
+          const l = yield* listen({ host: '127.0.0.1', port: 0 });
+          const port = portOf(l);
+          const a = yield* connect({ host: '127.0.0.1', port });
+          const accepted = yield* l.accept();
+          const never = yield* connect({ host: '127.0.0.1', port });
+          yield* until(() => hasPendingConnection(l), 'the connection nobody accepts');
+          l.close();
+          // The client of the unaccepted connection sees it end: node:net destroys the
+          // socket it had accepted (FIN), the kernel resets what was still in its backlog.
+          let end: unknown;
+          try {
+            end = yield* never.read();
+          } catch (e) {
+            end = e;
+          }
+          if (end !== null) expect(end).toBeInstanceOf(ConnectionResetError);
+          // The accepted stream stays open.
+          yield* a.write('still here');
+          expect((yield* accepted.readExactly(10)).toString()).toBe('still here');
+          never.close();
+          a.close();
+          accepted.close();
+          yield* until(() => openFds() === before, 'every descriptor to be released');
         }));
 
       // node:net reports accept failures as 'error' events on the server; simulate one.
@@ -222,6 +253,40 @@ for (const driver of DRIVERS) {
           expect(() => listen({ path: '' })).toThrow(/path/);
           expect(() => listen({ path: '/tmp/x', reusePort: true })).toThrow(/reusePort/);
         }));
+
+      it('rejects bad option values and mixed Unix/TCP addresses with InvalidArgumentError naming the option, before creating a socket', () =>
+        runTest(function* () {
+          const before = openFds();
+          const path = tmpSocketPath();
+          const tcp = { host: '127.0.0.1', port: 0 };
+          const bad: Array<[object, RegExp]> = [
+            [{ ...tcp, backlog: 1.5 }, /backlog must be an integer from 0 to 2147483647/],
+            [{ ...tcp, backlog: 2 ** 31 }, /backlog must be an integer from 0 to 2147483647/],
+            [{ ...tcp, backlog: '64' }, /backlog/],
+            [{ ...tcp, ipv6Only: 'yes' }, /ipv6Only must be a boolean/],
+            [{ ...tcp, reusePort: 1 }, /reusePort must be a boolean/],
+            [{ path, readableAll: 'true' }, /readableAll must be a boolean/],
+            [{ path, writableAll: 1 }, /writableAll must be a boolean/],
+            [{ ...tcp, noDelay: 'no' }, /noDelay must be a boolean/],
+            [{ ...tcp, keepAlive: 0 }, /keepAlive must be a boolean/],
+            [{ ...tcp, keepAliveInitialDelay: Infinity }, /keepAliveInitialDelay must be a finite number/],
+            [{ path, port: 0 }, /both "path" .* and "port"/],
+            [{ path, host: '127.0.0.1' }, /both "path" .* and "host"/],
+            [{ path, ipv6Only: true }, /"ipv6Only"/],
+          ];
+          for (const [o, msg] of bad) {
+            const call = (): unknown => listen(o);
+            expect(call, inspect(o)).toThrow(InvalidArgumentError);
+            expect(call, inspect(o)).toThrow(msg);
+          }
+          expect(existsSync(path)).toBe(false);
+          expect(openFds()).toBe(before);
+          // The edges of the ranges are fine (backlog 0: the default).
+          using l0 = yield* listen({ ...tcp, backlog: 0, ipv6Only: false, noDelay: true });
+          using l1 = yield* listen({ ...tcp, backlog: 2 ** 31 - 1 });
+          expect(portOf(l0)).toBeGreaterThan(0);
+          expect(portOf(l1)).toBeGreaterThan(0);
+        }));
     });
 
     describe('Unix domain sockets', () => {
@@ -247,6 +312,36 @@ for (const driver of DRIVERS) {
           const e = yield* catching(connect({ path }));
           expect(e).toBeInstanceOf(ConnectionRefusedError);
           expect((e as NetError).syscallCode).toBe('ENOENT');
+        }));
+
+      it(`rejects a path longer than ${MAX_UNIX_PATH} bytes (UTF-8 bytes, not characters) before creating anything; one at the limit works`, () =>
+        runTest(function* () {
+          const dir = mkdtempSync(join(tmpdir(), 'rioco-net-'));
+          const atLimit = join(dir, 'x'.repeat(MAX_UNIX_PATH - dir.length - 1));
+          expect(Buffer.byteLength(atLimit)).toBe(MAX_UNIX_PATH);
+          const tooLong = `${atLimit}y`;
+          const tooManyBytes = `${atLimit.slice(0, -1)}é`; // as many characters as atLimit, one byte more
+          expect(tooManyBytes.length).toBe(MAX_UNIX_PATH);
+          const before = openFds();
+          for (const path of [tooLong, tooManyBytes]) {
+            const limit = new RegExp(`${MAX_UNIX_PATH + 1} bytes long.*at most ${MAX_UNIX_PATH} bytes`);
+            expect(() => listen({ path })).toThrow(InvalidArgumentError);
+            expect(() => listen({ path })).toThrow(limit);
+            expect(() => connect({ path })).toThrow(InvalidArgumentError);
+            expect(() => connect({ path })).toThrow(limit);
+          }
+          expect(readdirSync(dir)).toEqual([]); // no truncated socket file left behind
+          expect(openFds()).toBe(before);
+
+          const l = yield* listen({ path: atLimit });
+          expect(l.address).toEqual({ family: 'unix', path: atLimit });
+          expect(readdirSync(dir)).toEqual([atLimit.slice(dir.length + 1)]);
+          using c = yield* connect({ path: atLimit });
+          using s = yield* l.accept();
+          yield* c.write('at the limit');
+          expect((yield* s.readExactly(12)).toString()).toBe('at the limit');
+          l.close();
+          yield* until(() => readdirSync(dir).length === 0, 'the socket file to be removed');
         }));
 
       it('a taken path fails with AddressInUseError', () =>

@@ -1,8 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { runTest, spawn, type Operation } from '@rioco/core';
 import { InvalidArgumentError } from '@rioco/core';
+import { inspect } from 'node:util';
 import { NetError, ReadInProgressError, SocketClosedError, TimeoutError, bindUdp } from '@rioco/net';
-import { turn, until } from './helpers.js';
+import { openFds, turn, until } from './helpers.js';
 
 function* catching(op: Operation<unknown>): Operation<unknown> {
   try {
@@ -90,7 +91,69 @@ describe('UdpSocket', () => {
       yield* s.send({ address: '239.255.77.1', port: r.localAddress.port }, 'to the group');
       expect((yield* r.recv({ timeout: 5_000 })).bytes.toString()).toBe('to the group');
       r.dropMembership('239.255.77.1', '127.0.0.1');
-      expect(() => r.addMembership('not-an-ip')).toThrow(NetError);
+    }));
+
+  it('rejects bad bind options and setter arguments with InvalidArgumentError, before any socket or system call', () =>
+    runTest(function* () {
+      const before = openFds();
+      const badBind: Array<[object, RegExp]> = [
+        [{ multicastTtl: 256 }, /multicastTtl must be an integer from 0 to 255/],
+        [{ multicastTtl: -1 }, /multicastTtl/],
+        [{ multicastTtl: 1.5 }, /multicastTtl/],
+        [{ multicastTtl: '1' }, /multicastTtl/],
+        [{ recvBufferSize: 0 }, /recvBufferSize must be an integer from 1/],
+        [{ recvBufferSize: -1 }, /recvBufferSize/],
+        [{ recvBufferSize: 1.5 }, /recvBufferSize/],
+        [{ recvBufferSize: '65536' }, /recvBufferSize/],
+        [{ sendBufferSize: 0 }, /sendBufferSize must be an integer from 1/],
+        [{ sendBufferSize: Infinity }, /sendBufferSize/],
+        [{ multicastInterface: 5 }, /multicastInterface must be a non-empty string/],
+        [{ multicastInterface: '' }, /multicastInterface/],
+        [{ broadcast: 'yes' }, /broadcast must be a boolean/],
+        [{ reuseAddr: 1 }, /reuseAddr must be a boolean/],
+        [{ ipv6Only: 'no' }, /ipv6Only must be a boolean/],
+        [{ multicastLoopback: 0 }, /multicastLoopback must be a boolean/],
+      ];
+      for (const [o, msg] of badBind) {
+        const call = (): unknown => bindUdp({ host: '127.0.0.1', ...o });
+        expect(call, inspect(o)).toThrow(InvalidArgumentError);
+        expect(call, inspect(o)).toThrow(msg);
+      }
+      expect(openFds()).toBe(before); // thrown at the call: no socket was made
+
+      using s = yield* bindUdp({ host: '127.0.0.1' });
+      using r = yield* bindUdp({ host: '127.0.0.1' });
+      const any = s as unknown as Record<string, (...args: unknown[]) => void>;
+      const badCalls: Array<[string, unknown[], RegExp]> = [
+        ['setTtl', [0], /setTtl: ttl must be an integer from 1 to 255/],
+        ['setTtl', [256], /setTtl: ttl/],
+        ['setTtl', ['8'], /setTtl: ttl/],
+        ['setTtl', [], /setTtl: ttl/],
+        ['setMulticastTtl', [256], /setMulticastTtl: ttl must be an integer from 0 to 255/],
+        ['setMulticastTtl', [-1], /setMulticastTtl: ttl/],
+        ['setMulticastTtl', [1.5], /setMulticastTtl: ttl/],
+        ['setMulticastInterface', [5], /setMulticastInterface: iface must be a non-empty string/],
+        ['setMulticastInterface', [undefined], /setMulticastInterface: iface/],
+        ['addMembership', [5], /addMembership: group must be an IP address/],
+        ['addMembership', ['not-an-ip'], /addMembership: group must be an IP address/],
+        ['addMembership', ['239.255.77.1', 'eth0'], /addMembership: iface must be an IP address/],
+        ['dropMembership', [undefined], /dropMembership: group must be an IP address/],
+        ['dropMembership', ['239.255.77.1', 7], /dropMembership: iface/],
+        ['setBroadcast', ['yes'], /setBroadcast: on must be a boolean/],
+        ['setMulticastLoopback', [1], /setMulticastLoopback: on must be a boolean/],
+      ];
+      for (const [method, args, msg] of badCalls) {
+        const call = (): unknown => any[method].apply(s, args);
+        expect(call, `${method}(${args.map((a) => inspect(a)).join(', ')})`).toThrow(InvalidArgumentError);
+        expect(call, method).toThrow(msg);
+      }
+      // The edges of the ranges are fine, and the socket still works.
+      s.setTtl(1);
+      s.setTtl(255);
+      s.setMulticastTtl(0);
+      s.setMulticastTtl(255);
+      yield* s.send(r.localAddress, 'still fine');
+      expect((yield* r.recv({ timeout: 5_000 })).bytes.toString()).toBe('still fine');
     }));
 
   it('rejects bad input', () =>

@@ -1,11 +1,19 @@
 import { describe, it, expect } from 'vitest';
 import { Worker } from 'node:worker_threads';
-import { runTest, spawn, wait, type Operation } from '@rioco/core';
-import { readdirSync } from 'node:fs';
-import { AbortedError, ConnectionRefusedError, NetError, TimeoutError, connect, listen, type Stream } from '@rioco/net';
-import { DRIVERS, portOf, turn, until, useDriver } from './helpers.js';
-
-const openFds = (): number => readdirSync('/proc/self/fd').length;
+import { inspect } from 'node:util';
+import { InvalidArgumentError, runTest, spawn, wait, type Operation } from '@rioco/core';
+import {
+  AbortedError,
+  ConnectionRefusedError,
+  NetError,
+  TimeoutError,
+  connect,
+  listen,
+  type InetAddress,
+  type Stream,
+  type TcpConnectOptions,
+} from '@rioco/net';
+import { DRIVERS, openFds, portOf, turn, until, useDriver } from './helpers.js';
 
 function* catching(op: Operation<unknown>): Operation<unknown> {
   try {
@@ -67,13 +75,13 @@ for (const driver of DRIVERS) {
           let timedOut: unknown;
           try {
             // The first connection(s) fill the backlog of 1; the next one hangs in SYN_SENT.
+            // A real timeout is the trigger here (only the kernel knows when a SYN goes
+            // unanswered); the test checks what it produced, not how long it took.
             for (let i = 0; i < 8 && timedOut === undefined; i++) {
-              const t0 = performance.now();
               try {
                 opened.push(yield* connect({ host: '127.0.0.1', port, timeout: 150 }));
               } catch (e) {
                 timedOut = e;
-                expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
               }
             }
           } finally {
@@ -83,6 +91,59 @@ for (const driver of DRIVERS) {
           expect(timedOut).toBeInstanceOf(TimeoutError);
           expect((timedOut as TimeoutError).code).toBe('TIMED_OUT');
           expect((timedOut as Error).message).toMatch(/connect to 127\.0\.0\.1:\d+ timed out/);
+        }));
+
+      it('rejects bad options with InvalidArgumentError naming the option, before creating a socket', () =>
+        runTest(function* () {
+          const before = openFds();
+          const tcp = { host: '127.0.0.1', port: 80 };
+          const bad: Array<[object, RegExp]> = [
+            [{ ...tcp, family: 5 }, /family must be 4 or 6/],
+            [{ ...tcp, family: '4' }, /family must be 4 or 6/],
+            [{ ...tcp, family: 0 }, /family must be 4 or 6/],
+            [{ ...tcp, localAddress: 'bogus' }, /localAddress must be an IP address/],
+            [{ ...tcp, localAddress: 'localhost' }, /localAddress must be an IP address/],
+            [{ ...tcp, localAddress: 127 }, /localAddress must be an IP address/],
+            [{ ...tcp, localPort: 70000 }, /localPort must be an integer from 0 to 65535/],
+            [{ ...tcp, localPort: -1 }, /localPort/],
+            [{ ...tcp, localPort: 1.5 }, /localPort/],
+            [{ ...tcp, localPort: '80' }, /localPort/],
+            [{ ...tcp, keepAliveInitialDelay: Infinity }, /keepAliveInitialDelay must be a finite number/],
+            [{ ...tcp, keepAliveInitialDelay: -1 }, /keepAliveInitialDelay/],
+            [{ ...tcp, keepAliveInitialDelay: Number.NaN }, /keepAliveInitialDelay/],
+            [{ ...tcp, noDelay: 'yes' }, /noDelay must be a boolean/],
+            [{ ...tcp, noDelay: 1 }, /noDelay must be a boolean/],
+            [{ ...tcp, keepAlive: 'true' }, /keepAlive must be a boolean/],
+            [{ path: '/tmp/rioco-none.sock', port: 80 }, /both "path" .* and "port"/],
+            [{ path: '/tmp/rioco-none.sock', host: '127.0.0.1' }, /both "path" .* and "host"/],
+            [{ path: '/tmp/rioco-none.sock', host: '::1', port: 80 }, /"host" and "port"/],
+            [{ path: '/tmp/rioco-none.sock', localPort: 1234 }, /"localPort"/],
+          ];
+          for (const [o, msg] of bad) {
+            const call = (): unknown => connect(o as TcpConnectOptions);
+            expect(call, inspect(o)).toThrow(InvalidArgumentError);
+            expect(call, inspect(o)).toThrow(msg);
+          }
+          expect(openFds()).toBe(before); // thrown at the call: no socket was ever made
+        }));
+
+      it('takes valid local-address, family and keep-alive options', () =>
+        runTest(function* () {
+          using l = yield* listen({ host: '127.0.0.1', port: 0 });
+          using c = yield* connect({
+            host: '127.0.0.1',
+            port: portOf(l),
+            localAddress: '127.0.0.1',
+            localPort: 0,
+            family: 4,
+            noDelay: false,
+            keepAlive: true,
+            keepAliveInitialDelay: 0,
+          });
+          using s = yield* l.accept();
+          expect((c.localAddress as InetAddress).address).toBe('127.0.0.1');
+          yield* c.write('ok');
+          expect((yield* s.readExactly(2)).toString()).toBe('ok');
         }));
 
       it('connects by name, trying each address the name resolves to', () =>

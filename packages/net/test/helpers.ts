@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { afterAll, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { socketReactor, spawn, wait, type Operation } from '@rioco/core';
+import { socketReactor, spawn, wait, type Clock, type Operation } from '@rioco/core';
 import type { Socket as NetSocket } from 'node:net';
 import { connect, listen, SocketClosedError, type InetAddress, type Listener, type Stream } from '@rioco/net';
 
@@ -67,6 +67,56 @@ export function* pair(options: { readHighWaterMark?: number } = {}): Operation<[
   const client = yield* connect({ host: '127.0.0.1', port: portOf(listener), ...options });
   const server = yield* listener.accept();
   return [client, server];
+}
+
+/** A connected pair over a Unix domain socket: [client side, server side]; the listener is closed again. */
+export function* unixPair(): Operation<[Stream, Stream]> {
+  const listener = yield* listen({ path: tmpSocketPath() });
+  try {
+    const client = yield* connect({ path: (listener.address as { path: string }).path });
+    const server = yield* listener.accept();
+    return [client, server];
+  } finally {
+    listener.close();
+  }
+}
+
+/** Descriptors this process has open (Linux). */
+export const openFds = (): number => readdirSync('/proc/self/fd').length;
+
+/**
+ * A virtual clock the test moves by hand. Virtual time never passes on its own while a
+ * fiber waits on a socket (an external wait, see VirtualClock), so a timeout on a socket
+ * call fires only when the test calls `advance`; the due timers then fire from a host
+ * callback, as a real clock's do. Like VirtualClock, it jumps by itself when timers are
+ * all that is pending.
+ */
+export class SteppedClock implements Clock {
+  readonly virtual = true;
+  private t = 0;
+  private armedAt: number | null = null;
+  private fire: (() => void) | null = null;
+  now(): number {
+    return this.t;
+  }
+  arm(at: number | null, fire: () => void): void {
+    this.armedAt = at;
+    this.fire = at === null ? null : fire;
+  }
+  advanceTo(at: number): void {
+    if (at > this.t && at !== Infinity) this.t = at;
+  }
+  /** Move time forward by `ms`; resolves once the timers that fell due have fired. */
+  advance(ms: number): Promise<void> {
+    this.advanceTo(this.t + ms);
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        const f = this.fire;
+        if (f !== null && this.armedAt !== null && this.armedAt <= this.t) f();
+        resolve();
+      }),
+    );
+  }
 }
 
 /** The Node.js socket under a stream, for white-box tests only. */

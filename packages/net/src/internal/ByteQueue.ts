@@ -72,6 +72,16 @@ export class ByteQueue {
     return out;
   }
 
+  /** The byte at offset `i` from the front (`0 <= i < length`). */
+  at(i: number): number {
+    for (let k = this.head; k < this.tail; k++) {
+      const c = this.chunks[k] as Buffer;
+      if (i < c.length) return c[i];
+      i -= c.length;
+    }
+    throw new RangeError(`ByteQueue.at(${i}): past the end`);
+  }
+
   /** Offset of the first `byte` at or after `from` (counted from the front), or -1. */
   indexOf(byte: number, from: number): number {
     let base = 0;

@@ -265,7 +265,8 @@ export class NativeStreamState extends StreamState implements ReadinessListener 
     // Messages about this stream name its peer: learn the address while the descriptor lives.
     if (this.remoteAddr === null) this.remoteAddr = this.address(true);
     this.socketClosed = true;
-    if (this.fd >= 0) this.r.close(this.fd, reset);
+    // Unix domain streams have no reset: a plain close (the peer sees the end).
+    if (this.fd >= 0) this.r.close(this.fd, reset && this.unixPath === undefined);
     this.r.unregister(this.token);
   }
 

@@ -168,11 +168,18 @@ export class NodeStreamState extends StreamState {
   // ---- lifecycle ------------------------------------------------------------------
 
   protected closeTransport(reset: boolean): void {
-    if (reset) {
-      if (!this.socket.destroyed) this.socket.resetAndDestroy();
-    } else {
-      this.socket.destroy();
+    const sock = this.socket;
+    // A Unix domain stream has no reset (resetAndDestroy throws ERR_INVALID_HANDLE_TYPE
+    // on a pipe): it gets a plain close, as on the native driver.
+    if (reset && this.local.family !== 'unix' && !sock.destroyed) {
+      try {
+        sock.resetAndDestroy();
+        return;
+      } catch {
+        // Not a TCP handle after all: close it plainly below, never leave it open.
+      }
     }
+    sock.destroy();
   }
 
   whenClosed(): Promise<void> {

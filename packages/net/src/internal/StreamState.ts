@@ -96,7 +96,7 @@ export abstract class StreamState implements Owned {
 
   // ---- driver: lifecycle -----------------------------------------------------------
 
-  /** Release the transport (`reset`: abortively). Called once. */
+  /** Release the transport (`reset`: abortively, where the transport can: TCP). Called once; must not throw. */
   protected abstract closeTransport(reset: boolean): void;
   /** Resolves once the transport is released. */
   abstract whenClosed(): Promise<void>;
@@ -156,12 +156,16 @@ export abstract class StreamState implements Owned {
     this.closedByUs = true;
     disown(this);
     this.rq.clear();
-    this.closeTransport(reset);
-    const err = new SocketClosedError(`the stream to ${label(this.remote)} was closed while a fiber waited on it`);
-    this.reader.fail(err);
-    const ws = this.flushers;
-    this.flushers = [];
-    for (const w of ws) w.fail(err);
+    try {
+      this.closeTransport(reset);
+    } finally {
+      // Whatever the transport did, no fiber stays parked on a stream marked closed.
+      const err = new SocketClosedError(`the stream to ${label(this.remote)} was closed while a fiber waited on it`);
+      this.reader.fail(err);
+      const ws = this.flushers;
+      this.flushers = [];
+      for (const w of ws) w.fail(err);
+    }
   }
 
   closeByOwner(): void {

@@ -22,13 +22,14 @@ import { BlockingOp, NOT_READY, type NotReady } from './BlockingOp.js';
 import { Waiter } from './Waiter.js';
 import { mapNodeError } from './nodeErrors.js';
 import { disown, ownByCurrentFiber, type Owned, type Registry } from './ownership.js';
-import { checkPort, inet, label } from './address.js';
+import { checkBool, checkIntRange, checkPort, checkString, inet, label } from './address.js';
 import { checkBytes } from './streamOps.js';
 
 const RECV = waitReason('net.udp.recv');
 const SEND = waitReason('net.udp.send');
 const BIND = waitReason('net.udp.bind');
-
+/** Largest SO_RCVBUF / SO_SNDBUF request (the kernel takes an int, and caps it itself). */
+const MAX_BUFFER_SIZE = 2 ** 31 - 1;
 
 export class UdpState implements Owned {
   owner: Registry | null = null;
@@ -232,6 +233,14 @@ export class BindOp<U> extends BlockingOp<U> {
       throw new InvalidArgumentError('bindUdp: host must be a non-empty string');
     }
     checkPort(o.port ?? 0, 'bindUdp', true);
+    checkBool(o.reuseAddr, 'reuseAddr', 'bindUdp');
+    checkBool(o.ipv6Only, 'ipv6Only', 'bindUdp');
+    checkBool(o.broadcast, 'broadcast', 'bindUdp');
+    checkBool(o.multicastLoopback, 'multicastLoopback', 'bindUdp');
+    checkIntRange(o.multicastTtl, 'multicastTtl', 'bindUdp', 0, 255);
+    checkString(o.multicastInterface, 'multicastInterface', 'bindUdp');
+    checkIntRange(o.recvBufferSize, 'recvBufferSize', 'bindUdp', 1, MAX_BUFFER_SIZE);
+    checkIntRange(o.sendBufferSize, 'sendBufferSize', 'bindUdp', 1, MAX_BUFFER_SIZE);
     const maxQueued = o.maxQueued ?? 1024;
     if (typeof maxQueued !== 'number' || !Number.isInteger(maxQueued) || maxQueued < 1) {
       throw new InvalidArgumentError(`bindUdp: maxQueued must be an integer >= 1, got ${String(maxQueued)}`);

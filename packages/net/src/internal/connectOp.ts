@@ -17,7 +17,7 @@ import { mapNodeError } from './nodeErrors.js';
 import { DEFAULT_READ_HWM } from './streamOps.js';
 import { NodeStreamState } from './NodeStreamState.js';
 import type { StreamState } from './StreamState.js';
-import { checkHost, checkPath, checkPort, inet, label, unix } from './address.js';
+import { checkBool, checkDelay, checkHost, checkIntRange, checkIp, checkPath, checkPort, describeValue, inet, label, unix } from './address.js';
 
 const CONNECT = waitReason('net.connect');
 
@@ -35,18 +35,58 @@ interface StreamOptionsLike {
   readHighWaterMark?: number;
 }
 
-export function checkStreamOptions(o: unknown): StreamConfig {
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('options must be an object');
+export function checkStreamOptions(o: unknown, what: string): StreamConfig {
+  if (o === null || typeof o !== 'object') throw new InvalidArgumentError(`${what}: options must be an object`);
   const s = o as StreamOptionsLike;
   const hwm = s.readHighWaterMark ?? DEFAULT_READ_HWM;
   if (typeof hwm !== 'number' || !Number.isInteger(hwm) || hwm < 1) {
-    throw new InvalidArgumentError(`readHighWaterMark must be an integer >= 1, got ${String(hwm)}`);
+    throw new InvalidArgumentError(`${what}: readHighWaterMark must be an integer >= 1, got ${describeValue(hwm)}`);
   }
+  checkBool(s.noDelay, 'noDelay', what);
+  checkBool(s.keepAlive, 'keepAlive', what);
   const delay = s.keepAliveInitialDelay ?? 0;
-  if (typeof delay !== 'number' || !(delay >= 0)) {
-    throw new InvalidArgumentError(`keepAliveInitialDelay must be a number >= 0, got ${String(delay)}`);
-  }
+  checkDelay(delay, 'keepAliveInitialDelay', what);
   return { hwm, noDelay: s.noDelay === true, keepAlive: s.keepAlive === true, keepAliveInitialDelay: delay };
+}
+
+/**
+ * Options given with a Unix socket `path` that only TCP has: `path` and `host`/`port`
+ * are two different addresses, so giving both is a mistake, not a choice.
+ */
+export function tcpOptionsWithPath(o: object, what: string, keys: readonly string[]): void {
+  const given = keys.filter((k) => (o as Record<string, unknown>)[k] !== undefined);
+  if (given.length === 0) return;
+  const list = given.map((k) => `"${k}"`).join(' and ');
+  throw new InvalidArgumentError(
+    `${what}: got both "path" (a Unix socket) and ${list} (TCP only); give either a path or a host and port, not both`,
+  );
+}
+
+const TCP_CONNECT_ONLY = ['host', 'port', 'localAddress', 'localPort', 'family'] as const;
+
+/** Everything connect() checks before it creates a socket. */
+export interface CheckedConnect {
+  cfg: StreamConfig;
+  /** The address in messages ("127.0.0.1:80", "unix:/tmp/s"). */
+  target: string;
+}
+
+/** Check connect()'s options (InvalidArgumentError before anything happens) and name the target. */
+export function checkConnectOptions(o: unknown): CheckedConnect {
+  const cfg = checkStreamOptions(o, 'connect');
+  const c = o as Opts & { localAddress?: unknown; localPort?: unknown; family?: unknown };
+  if (c.path !== undefined) {
+    tcpOptionsWithPath(c, 'connect', TCP_CONNECT_ONLY);
+    return { cfg, target: `unix:${checkPath(c.path, 'connect')}` };
+  }
+  const host = checkHost(c.host, 'connect');
+  const port = checkPort(c.port, 'connect', false);
+  checkIp(c.localAddress, 'localAddress', 'connect');
+  checkIntRange(c.localPort, 'localPort', 'connect', 0, 65535);
+  if (c.family !== undefined && c.family !== 4 && c.family !== 6) {
+    throw new InvalidArgumentError(`connect: family must be 4 or 6 (or left out for either), got ${describeValue(c.family)}`);
+  }
+  return { cfg, target: label(inet(host ?? 'localhost', port, host?.includes(':') ? 'IPv6' : 'IPv4')) };
 }
 
 /** Wrap a connected socket. `unixPath` is the path for Unix sockets (Node reports none). */
@@ -65,14 +105,6 @@ export function wrapSocket(socket: Socket, cfg: StreamConfig, unixPath: string |
 }
 
 type Opts = WaitOptions & { host?: string; port?: number; path?: string };
-
-/** Check where a connect() goes and name it for messages ("127.0.0.1:80", "unix:/tmp/s"). */
-export function connectTarget(o: Opts): string {
-  if ('path' in o && o.path !== undefined) return `unix:${checkPath(o.path, 'connect')}`;
-  const host = checkHost(o.host, 'connect');
-  const port = checkPort(o.port, 'connect', false);
-  return label(inet(host ?? 'localhost', port, host?.includes(':') ? 'IPv6' : 'IPv4'));
-}
 
 export class ConnectOp<S> extends BlockingOp<S> {
   private readonly o: Opts;

@@ -13,8 +13,8 @@ import { UnsupportedError } from '../errors.js';
 import { BlockingOp, NOT_READY, type NotReady } from './BlockingOp.js';
 import { Waiter } from './Waiter.js';
 import { mapNodeError } from './nodeErrors.js';
-import { checkHost, checkPath, checkPort, inet, unix } from './address.js';
-import { checkStreamOptions, type StreamConfig } from './connectOp.js';
+import { checkBool, checkHost, checkIntRange, checkPath, checkPort, inet, unix } from './address.js';
+import { checkStreamOptions, tcpOptionsWithPath, type StreamConfig } from './connectOp.js';
 import { ListenerState } from './ListenerState.js';
 import type { StreamState } from './StreamState.js';
 import type { WaitOptions } from '../WaitOptions.js';
@@ -51,30 +51,35 @@ export interface CheckedListen {
   target: string;
 }
 
+/** Largest `backlog` (the kernel takes an int, and caps it at its own maximum anyway). */
+const MAX_BACKLOG = 2 ** 31 - 1;
+
 function checkListenOptions(o: ListenOpts, native: boolean): CheckedListen {
-  const cfg = checkStreamOptions(o);
+  const cfg = checkStreamOptions(o, 'listen');
   let target: string;
   if (o.path !== undefined) {
+    if (o.reusePort === true) throw new InvalidArgumentError('listen: reusePort applies to TCP only, not to a Unix socket path');
+    tcpOptionsWithPath(o, 'listen', TCP_LISTEN_ONLY);
     target = `unix:${checkPath(o.path, 'listen')}`;
   } else {
     const host = checkHost(o.host, 'listen');
     const port = checkPort(o.port ?? 0, 'listen', true);
     target = `${host ?? '(all interfaces)'}:${port}`;
   }
-  const b = o.backlog;
-  if (b !== undefined && (typeof b !== 'number' || !Number.isInteger(b) || b < 0)) {
-    throw new InvalidArgumentError(`listen: backlog must be an integer >= 0, got ${String(b)}`);
-  }
-  if (o.reusePort === true) {
-    if (o.path !== undefined) throw new InvalidArgumentError('listen: reusePort applies to TCP only, not to a Unix socket path');
-    if (!native && !reusePortSupported()) {
-      throw new UnsupportedError(
-        `listen: reusePort needs Node.js >= 22.12 on the node:net driver (this is ${process.versions.node}); run one listener, or several processes behind node:cluster`,
-      );
-    }
+  checkIntRange(o.backlog, 'backlog', 'listen', 0, MAX_BACKLOG);
+  checkBool(o.reusePort, 'reusePort', 'listen');
+  checkBool(o.ipv6Only, 'ipv6Only', 'listen');
+  checkBool(o.readableAll, 'readableAll', 'listen');
+  checkBool(o.writableAll, 'writableAll', 'listen');
+  if (o.reusePort === true && !native && !reusePortSupported()) {
+    throw new UnsupportedError(
+      `listen: reusePort needs Node.js >= 22.12 on the node:net driver (this is ${process.versions.node}); run one listener, or several processes behind node:cluster`,
+    );
   }
   return { o, cfg, target };
 }
+
+const TCP_LISTEN_ONLY = ['host', 'port', 'ipv6Only'] as const;
 
 /** listen() on the driver this thread uses. */
 export function listenOp<S, L>(

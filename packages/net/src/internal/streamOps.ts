@@ -111,34 +111,44 @@ export class ReadLineOp extends BlockingOp<string | null> {
   protected override reset(): void {
     this.scanned = 0;
   }
+  /**
+   * `maxLength` bounds the line's content, without its `\n` or `\r\n`: a line end at
+   * offset `i` ends a line of `i` bytes, or `i - 1` after a CR. Without a line end yet,
+   * the content is at least every buffered byte but a last CR (it may start a CRLF).
+   */
   protected attempt(): string | null | NotReady {
     const s = this.s;
     const q = s.rq;
+    const max = this.max;
     do {
       if (q.length > this.scanned) {
         const i = q.indexOf(NL, this.scanned);
         if (i >= 0) {
-          if (i > this.max) throw this.tooLong();
+          // Content of i bytes, or i - 1 after a CR: too long past max, or at max + 1 without the CR.
+          if (i > max && (i > max + 1 || q.at(i - 1) !== CR)) throw this.tooLong();
           const bytes = q.take(i + 1);
           s.taken();
           const end = i > 0 && bytes[i - 1] === CR ? i - 1 : i;
           return bytes.toString('utf8', 0, end);
         }
         this.scanned = q.length;
-        if (q.length > this.max) throw this.tooLong();
+        if (q.length > max + 1 || (q.length === max + 1 && q.at(max) !== CR)) throw this.tooLong();
       }
     } while (s.fill());
-    if (s.eof) {
-      if (q.length > 0) return q.take(q.length).toString('utf8');
-      return null;
-    }
+    // The end: the last line has no line end, so every byte counts (a last CR too).
+    if (s.eof) return this.lastLine();
     const r = s.noData();
-    if (r === null && q.length > 0) return q.take(q.length).toString('utf8');
-    return r;
+    return r === null ? this.lastLine() : r;
+  }
+  private lastLine(): string | null {
+    const q = this.s.rq;
+    if (q.length === 0) return null;
+    if (q.length > this.max) throw this.tooLong();
+    return q.take(q.length).toString('utf8');
   }
   private tooLong(): LineTooLongError {
     return new LineTooLongError(
-      `no line end within ${this.max} bytes from ${label(this.s.remote)}; nothing was consumed (raise maxLength or read() the bytes)`,
+      `a line from ${label(this.s.remote)} is longer than maxLength (${this.max} bytes, not counting its line end); nothing was consumed (raise maxLength or read() the bytes)`,
     );
   }
   protected waiter(): Waiter {
