@@ -60,6 +60,14 @@ export interface Task<T> extends Operation<T>, PromiseLike<T>, Disposable, Async
    * Request cancellation: the fiber's current suspension is torn down and `return()` is
    * delivered there, so its `finally` blocks run (and may `yield*`). Children are
    * cancelled first, in reverse spawn order. Idempotent; does not wait.
+   *
+   * @remarks
+   * One JavaScript rule to know: when a `finally` that waits (`yield*` that parks) belongs
+   * to a generator called through `yield*` (not the fiber body itself), the pending
+   * return ends at that `yield*`, and the caller goes on as if the call had returned. An
+   * operation whose cleanup must wait should therefore end its cleanup by throwing
+   * `CancelledError`, as `Condvar.wait` does: the unwinding then continues to the top,
+   * and a cancelled fiber that ends with `CancelledError` counts as cancelled, not failed.
    */
   cancel(): void;
   /** Cancel and wait until the fiber has finished its cleanup. Never throws the fiber's error. */

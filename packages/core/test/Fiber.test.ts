@@ -168,6 +168,57 @@ describe('cancellation', () => {
     expect(log).toEqual(['cleanup start', 'cleanup got bye']);
   });
 
+  it('cleanup that waits and then throws CancelledError ends the fiber cancelled, not failed', async () => {
+    // What an operation does when its cleanup must wait (Condvar.wait re-acquiring its
+    // mutex): a pending return would not survive the caller's `yield*`, so it unwinds
+    // the rest of the way with CancelledError.
+    const log: string[] = [];
+    await runTest(function* () {
+      const slot = new Slot<string>();
+      function* op(): Operation<string> {
+        let stopped = true;
+        try {
+          yield* suspend(() => {}, { reason: 'forever', internal: true });
+          stopped = false;
+          return 'never';
+        } finally {
+          if (stopped) {
+            yield* slot.take();
+            // eslint-disable-next-line no-unsafe-finally
+            throw new CancelledError('unwinding after a waiting cleanup');
+          }
+        }
+      }
+      const t = spawn(function* () {
+        try {
+          yield* op();
+          log.push('after op (must not run)');
+        } finally {
+          log.push('caller finally');
+        }
+      });
+      const later = new Slot<string>();
+      const sibling = spawn(function* () {
+        yield* later.take();
+        log.push('sibling still runs'); // a failure would have cancelled it
+      });
+      yield* yieldNow();
+      t.cancel();
+      yield* yieldNow();
+      slot.put('cleanup may go on');
+      let joined: unknown;
+      try {
+        yield* t;
+      } catch (e) {
+        joined = e;
+      }
+      expect(joined).toBeInstanceOf(CancelledError);
+      later.put('sibling');
+      yield* sibling;
+    });
+    expect(log).toEqual(['caller finally', 'sibling still runs']);
+  });
+
   it('children are halted with the parent, in reverse spawn order, before the parent cleans up', async () => {
     const log: string[] = [];
     await runTest(function* () {

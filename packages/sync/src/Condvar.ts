@@ -43,8 +43,12 @@ export interface Condvar {
    * @remarks
    * Cancellation: a cancelled waiter still re-acquires the mutex before cancellation
    * unwinds further, so its `finally` blocks (and `using` disposal) run holding the
-   * lock, as with pthread_cond_wait. A waiter cancelled after `notifyOne` chose it,
-   * before it ran, passes the notification to the next waiter, so none is lost.
+   * lock, as with pthread_cond_wait; one already queued for the mutex keeps its place.
+   * When it had to wait for the mutex, `wait` then unwinds by throwing `CancelledError`
+   * (code `CANCELLED`; a `catch` around it sees it and should rethrow it), so the code
+   * after `wait` never runs in a cancelled fiber. A waiter cancelled after `notifyOne`
+   * chose it, before it ran, passes the notification to the next waiter, so none is
+   * lost.
    * @throws {@link NotOwnerError} (code `NOT_OWNER`) unless `guard` holds its mutex for
    *   the calling fiber (a released guard, or one another fiber holds); InvalidArgumentError
    *   if it is not a guard from `mutex.lock()`.

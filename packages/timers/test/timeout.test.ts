@@ -10,6 +10,7 @@ import {
   currentFiber,
   FiberLocal,
   VirtualClock,
+  CancelledError,
   DeadlockError,
   RiocoError,
   type Operation,
@@ -213,6 +214,46 @@ describe('timeout: the time limit passes', () => {
       'op cleanup done@107',
       'caller caught TIMEOUT@107, lock holder: null',
     ]);
+  });
+
+  it('an operation whose waiting cleanup ends with CancelledError (as Condvar.wait does) still times out with TimeoutError', async () => {
+    const clock = new VirtualClock();
+    const log: string[] = [];
+    await runTest(
+      function* () {
+        // The pattern of an operation that must finish a wait when stopped: JavaScript
+        // would turn its pending return into a normal completion at the caller's
+        // `yield*`, so it unwinds the rest of the way by throwing CancelledError.
+        const stubborn = function* (): Operation<string> {
+          let stopped = true;
+          try {
+            yield* sleep(10_000);
+            stopped = false;
+            return 'finished';
+          } finally {
+            if (stopped) {
+              yield* sleep(5);
+              log.push(`cleanup done@${now()}`);
+              // eslint-disable-next-line no-unsafe-finally
+              throw new CancelledError('unwound after a waiting cleanup');
+            }
+          }
+        };
+        const err = yield* caught(timeout(50, stubborn));
+        expect(err).toBeInstanceOf(TimeoutError);
+        log.push(`caller caught ${(err as RiocoError).code}@${now()}`);
+        // Not a stop of the deadline's: a CancelledError thrown in time passes through.
+        const own = yield* caught(
+          timeout(50, function* () {
+            yield* sleep(1);
+            throw new CancelledError('the operation says so');
+          }),
+        );
+        expect(own).toBeInstanceOf(CancelledError);
+      },
+      { clock },
+    );
+    expect(log).toEqual(['cleanup done@55', 'caller caught TIMEOUT@55']);
   });
 
   it('a timed-out waiter leaves the lock queue: the lock is never handed to it later', async () => {

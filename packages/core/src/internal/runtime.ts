@@ -964,6 +964,13 @@ export class Runtime implements Scheduler {
   }
 
   private bodyThrew(f: Fiber<unknown>, error: unknown): void {
+    if (f.flags & CLEANING && error instanceof CancelledError && f.outcome === O_PENDING) {
+      // Cleanup that had to wait unwinds the rest of the way by throwing CancelledError
+      // (a return completion does not survive a `yield*` once the delegate has parked;
+      // see Condvar.wait): the fiber was cancelled, it did not fail.
+      this.bodyReturned(f, undefined);
+      return;
+    }
     f.flags |= BODY_DONE;
     f.iter = null;
     if (f.outcome !== O_ERR) {

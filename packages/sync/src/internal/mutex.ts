@@ -36,7 +36,7 @@ import { guardNext, parkedNow, ready, returned, type Step } from './coop.js';
 import { S_DONE, S_GRANTED, S_HELD, S_PARKING_SYNC, S_PARKING_TRIED, S_QUEUED, S_START } from './states.js';
 import { pinMaps } from './maps.js';
 
-const LOCK = waitReason('mutex.lock');
+export const LOCK = waitReason('mutex.lock');
 
 
 let parking: LockGuard | null = null;

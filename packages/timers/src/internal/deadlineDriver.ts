@@ -42,6 +42,7 @@
  *   registered wins even after the deadline, unless the deadline timer already fired.
  */
 import {
+  CancelledError,
   Suspension,
   suspend,
   type Instruction,
@@ -196,7 +197,11 @@ export class DeadlineDriver<T> implements Iterator<Instruction, T, unknown> {
         r = it.throw(arg);
       } else r = typeof it.return === 'function' ? it.return(arg) : { done: true, value: arg };
     } catch (e) {
+      const stopped = this.phase === STOP && !this.returning;
       this.finish();
+      // An operation whose cleanup had to wait may end its unwinding by throwing
+      // CancelledError (see Condvar.wait): from a stop of ours, that is the timeout.
+      if (stopped && e instanceof CancelledError && !this.tdFailed) throw new TimeoutError(this.at, this.ms);
       throw e;
     }
     if (r.done === true) {
