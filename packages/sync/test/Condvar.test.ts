@@ -1,7 +1,20 @@
 import { describe, it, expect } from 'vitest';
-import { runTest, forEachSeed, spawn, yieldNow, InvalidArgumentError, type Task } from '@rioco/core';
+import { runTest, forEachSeed, spawn, yieldNow, CancelledError, InvalidArgumentError, type Task } from '@rioco/core';
 import { Condvar, Mutex, NotOwnerError, type MutexGuard } from '@rioco/sync';
-import { SEEDS, Gate, settle, rng } from './helpers.js';
+import { SEEDS, Gate, catchOp, settle, rng } from './helpers.js';
+
+/** A fiber that locks `m`, waits on `cv` once and logs what runs after the wait and in its finally. */
+function lockAndWait(m: Mutex, cv: Condvar, log: string[]): Task<void> {
+  return spawn(function* () {
+    using g = yield* m.lock();
+    try {
+      yield* cv.wait(g);
+      log.push('returned from wait');
+    } finally {
+      log.push(`finally held=${g.held}`);
+    }
+  });
+}
 
 describe('Condvar', () => {
   it('wait releases the mutex, parks, and returns holding it again', () =>
@@ -77,29 +90,49 @@ describe('Condvar', () => {
       expect(g.held).toBe(true);
     }));
 
-  it('a cancelled waiter re-acquires the mutex before its cleanup runs', () =>
+  it('a cancelled waiter re-acquires the mutex before its cleanup runs, then unwinds (it does not return from wait())', () =>
     runTest(function* () {
       const m = new Mutex();
       const cv = new Condvar();
-      let heldInFinally: boolean | undefined;
-      const t = spawn(function* () {
-        using g = yield* m.lock();
-        try {
-          yield* cv.wait(g);
-        } finally {
-          heldInFinally = g.held;
-        }
-      });
+      const log: string[] = [];
+      const t = lockAndWait(m, cv, log);
       yield* settle();
       const mine = yield* m.lock(); // the waiter must now wait for us in its cleanup
       t.cancel();
       yield* settle();
-      expect(heldInFinally).toBeUndefined();
+      expect(log).toEqual([]);
       mine.release();
       yield* t.halt();
-      expect(heldInFinally).toBe(true);
+      expect(log).toEqual(['finally held=true']);
+      expect(yield* catchOp(t)).toBeInstanceOf(CancelledError); // cancelled, not failed
       expect(m.locked).toBe(false);
       expect(cv.waiting).toBe(0);
+    }));
+
+  it('a waiter cancelled while it re-acquires the mutex after a notify keeps its place and runs its finally holding the lock', () =>
+    runTest(function* () {
+      const m = new Mutex();
+      const cv = new Condvar();
+      const log: string[] = [];
+      const t = lockAndWait(m, cv, log);
+      const behind = lockAndWait(m, cv, log);
+      yield* settle(); // both wait on cv
+      const mine = m.tryLock()!;
+      cv.notifyOne();
+      yield* settle(); // t was notified and now waits inside wait() to re-acquire m
+      const other = spawn(() => m.lock()); // queues behind t
+      yield* settle();
+      expect(m.waiters).toEqual([t.id, other.id]);
+      t.cancel();
+      yield* settle();
+      expect(m.waiters).toEqual([t.id, other.id]); // cancellation did not cost t its place
+      mine.release();
+      yield* t.halt();
+      expect(log).toEqual(['finally held=true']);
+      (yield* other).release();
+      cv.notifyAll();
+      yield* behind;
+      expect(log).toEqual(['finally held=true', 'returned from wait', 'finally held=true']);
     }));
 
   it('a waiter cancelled after notifyOne chose it passes the notification on', () =>
