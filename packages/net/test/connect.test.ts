@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { inspect } from 'node:util';
-import { InvalidArgumentError, runTest, spawn, wait, type Operation } from '@rioco/core';
+import { InvalidArgumentError, RiocoError, runTest, spawn, wait, type Operation } from '@rioco/core';
 import {
   AbortedError,
   ConnectionRefusedError,
@@ -64,6 +64,8 @@ for (const driver of DRIVERS) {
           l.close();
           const e = yield* catching(connect({ host: '127.0.0.1', port }));
           expect(e).toBeInstanceOf(ConnectionRefusedError);
+          expect(e).toBeInstanceOf(NetError);
+          expect(e).toBeInstanceOf(RiocoError); // one base class for every Rioco failure
           expect(e).toMatchObject({ code: 'CONNECTION_REFUSED', syscallCode: 'ECONNREFUSED' });
           expect(((e as Error).cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
         }));
