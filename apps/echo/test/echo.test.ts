@@ -24,9 +24,15 @@ function runApp(args: string[], env: { PORT?: string; HOST?: string }): Promise<
       env: childEnv,
     });
     let stderr = '';
+    let stopped = false;
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
-      if (stderr.includes('listening on')) child.kill('SIGINT');
+      // Once: a second SIGINT after the app finished its shutdown (its handlers are gone)
+      // would kill it by signal instead of letting it exit with 130.
+      if (!stopped && stderr.includes('listening on')) {
+        stopped = true;
+        child.kill('SIGINT');
+      }
     });
     child.on('error', reject);
     child.on('exit', (code) => resolve({ code, stderr }));

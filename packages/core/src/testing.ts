@@ -2,11 +2,13 @@ import type { Body } from './Operation.js';
 import { LeakError, RiocoError } from './errors.js';
 import { startRuntime, type RunOptions } from './run.js';
 import type { Runtime, Fiber } from './internal/runtime.js';
+import { openReactorSockets } from './internal/native/io.js';
 
 /**
  * Run `body` like {@link run}, then fail if the runtime left anything behind: a live
- * fiber, a pending timer, or a held wake source (an unclosed socket, a forgotten
- * callback). Use it as the body of every test.
+ * fiber, a pending timer, a held wake source (a socket a fiber waits on, a forgotten
+ * callback), or a socket still open on the native socket reactor that the test opened.
+ * Use it as the body of every test.
  *
  * @example
  * ```ts
@@ -19,19 +21,22 @@ import type { Runtime, Fiber } from './internal/runtime.js';
  * @public
  */
 export async function runTest<T>(body: Body<T>, options: RunOptions = {}): Promise<T> {
+  const sockets = openReactorSockets();
   const rt = startRuntime(body, options);
   const root = rt.root as Fiber<T>;
   let value: T;
   try {
     value = await root;
   } finally {
-    checkLeaks(rt);
+    checkLeaks(rt, sockets);
   }
   return value;
 }
 
-function checkLeaks(rt: Runtime): void {
+function checkLeaks(rt: Runtime, socketsBefore: number): void {
   const problems: string[] = [];
+  const sockets = openReactorSockets() - socketsBefore;
+  if (sockets > 0) problems.push(`${sockets} socket(s) still open`);
   if (rt.live > 0) problems.push(`${rt.live} fiber(s) still alive`);
   if (rt.pendingTimers > 0) problems.push(`${rt.pendingTimers} timer(s) still pending`);
   if (rt.refs > 0 || rt.unrefs > 0) problems.push(`${rt.refs + rt.unrefs} wake source(s) not released`);

@@ -12,6 +12,7 @@ import {
   LeakError,
   VirtualClock,
   Priority,
+  socketReactor,
   type FiberInfo,
   type Resume,
   type Operation,
@@ -358,6 +359,26 @@ describe('runTest leak checks', () => {
     );
     expect(err).toBeInstanceOf(LeakError);
     expect((err as LeakError).message).toMatch(/wake source/);
+  });
+
+  it.runIf(socketReactor() !== null)('fails a test that leaves a socket registered with the native reactor', async () => {
+    const reactor = socketReactor()!;
+    let token = 0;
+    const err = await runTest(function* () {
+      token = reactor.register({ onReadiness: () => {} });
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    reactor.unregister(token);
+    expect(err).toBeInstanceOf(LeakError);
+    expect((err as LeakError).message).toMatch(/1 socket\(s\) still open/);
+    // Sockets open before the test are not the test's: only new ones count.
+    const before = reactor.register({ onReadiness: () => {} });
+    await runTest(function* () {
+      reactor.unregister(reactor.register({ onReadiness: () => {} }));
+    });
+    reactor.unregister(before);
   });
 });
 

@@ -143,6 +143,11 @@ export class SocketReactorImpl {
     return token;
   }
 
+  /** Sockets registered now (each is open: a token is unregistered right after its close). */
+  get registered(): number {
+    return this.listeners.length - 1 - this.freeTokens.length;
+  }
+
   unregister(token: number): void {
     if (token <= 0 || this.listeners[token] === undefined) return;
     this.listeners[token] = undefined;
@@ -240,6 +245,11 @@ export class SocketReactorImpl {
 }
 
 let reactor: SocketReactorImpl | null | undefined;
+
+/** Sockets open on this thread's reactor, without creating one (for runTest's leak check). */
+export function openReactorSockets(): number {
+  return reactor === undefined || reactor === null ? 0 : reactor.registered;
+}
 
 /** This thread's reactor, or null where the native path is unavailable (not Linux, no library). */
 export function reactorOrNull(): SocketReactorImpl | null {
