@@ -97,22 +97,18 @@ function checkGuard(guard: MutexGuard, method: string): LockGuard {
   return guard;
 }
 
-const NORMAL = 0;
-const THREW = 1;
-const CANCELLED = 2;
-
 function* condWait(cv: Condvar, g: LockGuard): Generator<Instruction, void, unknown> {
   const w = new Waiter(cv, cv.susp, g);
-  let how = CANCELLED; // unless the wait ends normally or throws: a return() (cancellation)
+  let cancelled = true; // unless the wait ends normally or throws: a return() reached it
   try {
     yield* w;
-    how = NORMAL;
+    cancelled = false;
   } catch (e) {
-    how = THREW;
+    cancelled = false;
     throw e;
   } finally {
     // Relock the caller's guard, even when unwinding from cancellation.
-    if (w.linked) yield* new Relock(g, how === CANCELLED);
+    if (w.linked) yield* new Relock(g, cancelled);
   }
 }
 
