@@ -3,8 +3,9 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { InvalidArgumentError, runTest, spawn, wait, type Operation } from '@rioco/core';
+import { InvalidArgumentError, runTest, spawn, useScheduler, wait, type Operation } from '@rioco/core';
 import {
+  AbortedError,
   AddressInUseError,
   ConnectionRefusedError,
   ConnectionResetError,
@@ -30,6 +31,13 @@ function* catching(op: Operation<unknown>): Operation<unknown> {
   } catch (e) {
     return e;
   }
+}
+
+/** What the fiber `id` is parked on (its wait reason), if it is parked. */
+function waitingOn(id: number): string | undefined {
+  return useScheduler()
+    .fibers()
+    .find((f) => f.id === id)?.waitingOn;
 }
 
 function serverOf(l: Listener): import('node:net').Server {
@@ -84,6 +92,52 @@ for (const driver of DRIVERS) {
           using s = yield* l.accept({ timeout: 5_000 });
           yield* c.write('x');
           expect((yield* s.read())!.toString()).toBe('x');
+        }));
+
+      it('an accept aborted through its signal fails with AbortedError, and the listener accepts the next connection', () =>
+        runTest(function* () {
+          using l = yield* listen({ host: '127.0.0.1', port: 0 });
+          const ac = new AbortController();
+          const acceptor = spawn(function* () {
+            return yield* catching(l.accept({ signal: ac.signal }));
+          });
+          yield* until(() => waitingOn(acceptor.id) === 'net.listener.accept', 'the acceptor to park');
+          ac.abort(new Error('stop'));
+          const e = yield* acceptor;
+          expect(e).toBeInstanceOf(AbortedError);
+          expect(e).toMatchObject({ code: 'ABORTED' });
+          expect((e as Error).cause).toEqual(new Error('stop'));
+          // With the signal already aborted, accept fails at once and takes nothing.
+          using c = yield* connect({ host: '127.0.0.1', port: portOf(l) });
+          yield* until(() => hasPendingConnection(l), 'the connection to wait at the listener');
+          expect(yield* catching(l.accept({ signal: ac.signal }))).toBeInstanceOf(AbortedError);
+          // The next accept gets that connection.
+          using s = yield* l.accept();
+          expect(s.remoteAddress).toEqual(c.localAddress);
+          yield* c.write('x');
+          expect((yield* s.read())!.toString()).toBe('x');
+        }));
+
+      it('connections that arrived while nobody was accepting go to the next accepts, in order, with their bytes', () =>
+        runTest(function* () {
+          using l = yield* listen({ host: '127.0.0.1', port: 0 });
+          using c1 = yield* connect({ host: '127.0.0.1', port: portOf(l) });
+          yield* c1.write('from c1');
+          using c2 = yield* connect({ host: '127.0.0.1', port: portOf(l) });
+          yield* c2.write('from c2');
+          // Both wait at the listener (node:net: accepted eagerly, queued; native: in the kernel's backlog).
+          yield* until(() => hasPendingConnection(l, 2), 'both connections to wait at the listener');
+          using s1 = yield* l.accept();
+          using s2 = yield* l.accept();
+          expect(s1.remoteAddress).toEqual(c1.localAddress);
+          expect(s2.remoteAddress).toEqual(c2.localAddress);
+          expect((yield* s1.readExactly(7)).toString()).toBe('from c1');
+          expect((yield* s2.readExactly(7)).toString()).toBe('from c2');
+          // Both work both ways.
+          yield* s1.write('to c1');
+          yield* s2.write('to c2');
+          expect((yield* c1.readExactly(5)).toString()).toBe('to c1');
+          expect((yield* c2.readExactly(5)).toString()).toBe('to c2');
         }));
 
       it('several fibers may accept on one listener', () =>

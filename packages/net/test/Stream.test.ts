@@ -13,10 +13,24 @@ import {
   TimeoutError,
   UnexpectedEofError,
   connect,
+  listen,
   type Stream,
 } from '@rioco/net';
 import { InvalidArgumentError } from '@rioco/core';
-import { DRIVERS, SteppedClock, afterWake, echoServer, openFds, pair, released, turn, unixPair, until, useDriver } from './helpers.js';
+import {
+  DRIVERS,
+  SteppedClock,
+  afterWake,
+  echoServer,
+  openFds,
+  pair,
+  released,
+  tmpSocketPath,
+  turn,
+  unixPair,
+  until,
+  useDriver,
+} from './helpers.js';
 
 function* readAll(s: Stream): Operation<Buffer> {
   const parts: Buffer[] = [];
@@ -539,6 +553,151 @@ for (const driver of DRIVERS) {
           s2.close();
           yield* until(() => openFds() === before, 'every descriptor to be released');
         }));
+
+      it('a read that times out does so at its deadline, consumes nothing, and the next read gets the bytes', () => {
+        const clock = new SteppedClock();
+        return runTest(
+          function* () {
+            const [c, s] = yield* unixPair();
+            yield* s.write('before');
+            expect((yield* c.readExactly(6)).toString()).toBe('before');
+            let outcome: unknown = 'waiting';
+            const reader = spawn(function* () {
+              outcome = yield* catching(c.read({ timeout: 30 }));
+            });
+            yield* until(() => waitingOn(reader.id) === 'net.stream.read', 'the reader to park'); // deadline 30 ms from now
+            yield* wait(clock.advance(29));
+            yield* turn();
+            expect(outcome).toBe('waiting'); // 1 ms before the deadline: still waiting
+            yield* wait(clock.advance(1));
+            yield* turn();
+            expect(outcome).toBeInstanceOf(TimeoutError); // at the deadline: timed out
+            yield* reader;
+            expect((outcome as NetError).code).toBe('TIMED_OUT');
+            expect(c.bufferedReadBytes).toBe(0);
+            yield* s.write('after the timeout');
+            yield* s.shutdownWrite();
+            expect((yield* readAll(c)).toString()).toBe('after the timeout');
+            c.close();
+            s.close();
+          },
+          { clock },
+        );
+      });
+
+      it('a cancelled reader loses nothing, also when cancelled after data woke it', () =>
+        runTest(function* () {
+          const [c, s] = yield* unixPair();
+          // Parked on an empty stream, then halted.
+          const parked = spawn(function* () {
+            return yield* c.read();
+          });
+          yield* until(() => waitingOn(parked.id) === 'net.stream.read', 'the reader to park');
+          yield* parked.halt();
+          yield* s.write('first');
+          expect((yield* c.readExactly(5)).toString()).toBe('first');
+          // Woken by arriving bytes, halted before it ran: the bytes stay buffered.
+          let woken = false;
+          const reader = spawn(function* () {
+            yield* c.read();
+            woken = true;
+          });
+          yield* until(() => waitingOn(reader.id) === 'net.stream.read', 'the reader to park');
+          let wakeSeen = false;
+          // Runs right after the stream's driver has woken the reader, before it steps.
+          afterWake(c, () => {
+            wakeSeen = true;
+            reader.cancel();
+          });
+          yield* s.write('second');
+          yield* until(() => wakeSeen, 'the bytes to wake the reader');
+          yield* reader.halt();
+          expect(woken).toBe(false);
+          yield* s.shutdownWrite();
+          expect((yield* readAll(c)).toString()).toBe('second');
+          c.close();
+          s.close();
+        }));
+
+      it('a writer to a peer that does not read parks, and user-space buffers stay bounded', () =>
+        runTest(function* () {
+          const hwm = 64 * 1024;
+          const [c, s] = yield* unixPair({ readHighWaterMark: hwm });
+          const chunk = Buffer.alloc(64 * 1024, 1);
+          // One read gets the server side flowing; from then on it stops reading.
+          yield* c.write('go');
+          expect((yield* s.read())!.toString()).toBe('go');
+          let sent = 0;
+          let stop = false;
+          const writer = spawn(function* () {
+            while (!stop) {
+              yield* c.write(chunk);
+              sent += chunk.length;
+              expect(c.bufferedWriteBytes).toBe(0); // write() returned: the kernel has every byte
+            }
+          });
+          // Parked on its write, with no progress over many event-loop turns.
+          let still = 0;
+          let last = -1;
+          yield* until(() => {
+            still = waitingOn(writer.id) === 'net.stream.write' && sent === last ? still + 1 : 0;
+            last = sent;
+            return still >= 50;
+          }, 'the writer to park on a full kernel buffer', 20_000);
+          stop = true;
+          const before = sent;
+          // Several writes went to the kernel before the writer parked...
+          expect(before).toBeGreaterThanOrEqual(2 * chunk.length);
+          // ...but user space holds at most the one parked write on the sender, and on
+          // the receiver hwm plus what was in flight when it paused.
+          expect(c.bufferedWriteBytes).toBeGreaterThan(0);
+          expect(c.bufferedWriteBytes).toBeLessThanOrEqual(chunk.length);
+          expect(s.bufferedReadBytes).toBeLessThanOrEqual(hwm + 4 * 64 * 1024);
+          // Once the reader reads, everything arrives, in full and exactly once.
+          let got = 0;
+          while (got < before + chunk.length) got += ((yield* s.read()) as Buffer).length;
+          yield* writer;
+          expect(sent).toBe(before + chunk.length);
+          expect(got).toBe(sent);
+          yield* c.write('x');
+          expect((yield* s.read())!.toString()).toBe('x');
+          c.close();
+          s.close();
+        }));
+
+      it('a Unix stream is closed when its owner fiber ends (returned or cancelled); the peer sees the end', () =>
+        runTest(function* () {
+          const before = openFds();
+          using l = yield* listen({ path: tmpSocketPath() });
+          const path = (l.address as { path: string }).path;
+          // The connecting side, opened by a child fiber that just returns.
+          const inner = yield* spawn(function* () {
+            const c = yield* connect({ path });
+            yield* c.write('bye');
+            return c;
+          });
+          expect(inner.closed).toBe(true);
+          expect(released(inner)).toBe(true);
+          using s = yield* l.accept();
+          expect((yield* readAll(s)).toString()).toBe('bye');
+          // The accepting side, adopted by a child fiber that is cancelled in a read.
+          using c2 = yield* connect({ path });
+          const accepted = yield* l.accept();
+          const handler = spawn(function* () {
+            accepted.adopt();
+            yield* accepted.write('oops');
+            yield* accepted.read(); // parks until cancelled
+          });
+          yield* until(() => waitingOn(handler.id) === 'net.stream.read', 'the handler to park');
+          yield* handler.halt();
+          expect(accepted.closed).toBe(true);
+          expect(released(accepted)).toBe(true);
+          expect((yield* readAll(c2)).toString()).toBe('oops');
+          s.close();
+          c2.close();
+          l.close();
+          yield* until(() => openFds() === before, 'every descriptor to be released');
+        }));
     });
 
     describe('Stream: ownership', () => {
@@ -576,6 +735,13 @@ for (const driver of DRIVERS) {
         }));
     });
   });
+}
+
+/** What the fiber `id` is parked on (its wait reason), if it is parked. */
+function waitingOn(id: number): string | undefined {
+  return useScheduler()
+    .fibers()
+    .find((f) => f.id === id)?.waitingOn;
 }
 
 /** Run `op`, returning its error (or undefined when it succeeds). */

@@ -1,9 +1,17 @@
 import { describe, it, expect } from 'vitest';
-import { runTest, spawn, type Operation } from '@rioco/core';
+import { runTest, spawn, useScheduler, wait, type Operation } from '@rioco/core';
 import { InvalidArgumentError } from '@rioco/core';
 import { inspect } from 'node:util';
-import { NetError, ReadInProgressError, SocketClosedError, TimeoutError, bindUdp } from '@rioco/net';
-import { openFds, turn, until } from './helpers.js';
+import {
+  AbortedError,
+  NetError,
+  ReadInProgressError,
+  SocketClosedError,
+  TimeoutError,
+  bindUdp,
+  type UdpSocket,
+} from '@rioco/net';
+import { SteppedClock, openFds, turn, until } from './helpers.js';
 
 function* catching(op: Operation<unknown>): Operation<unknown> {
   try {
@@ -14,6 +22,19 @@ function* catching(op: Operation<unknown>): Operation<unknown> {
   }
 }
 
+/** What the fiber `id` is parked on (its wait reason), if it is parked. */
+function waitingOn(id: number): string | undefined {
+  return useScheduler()
+    .fibers()
+    .find((f) => f.id === id)?.waitingOn;
+}
+
+/** Datagrams queued for the socket's next recv (white-box). */
+function queuedOn(s: UdpSocket): number {
+  return (s as unknown as { u: { queued: number } }).u.queued;
+}
+
+// UDP runs on node:dgram only (there is no native UDP driver), so no loop over DRIVERS.
 describe('UdpSocket', () => {
   it('sends and receives datagrams with their sender, and replies to it', () =>
     runTest(function* () {
@@ -73,6 +94,82 @@ describe('UdpSocket', () => {
       });
       expect(inner.closed).toBe(true);
     }));
+
+  it('a socket bound inside a fiber is closed when the fiber ends, and its port can be bound again', () =>
+    runTest(function* () {
+      const before = openFds();
+      let inner: UdpSocket | undefined;
+      const port = yield* spawn(function* () {
+        inner = yield* bindUdp({ host: '127.0.0.1' });
+        return inner.localAddress.port;
+      });
+      expect(inner!.closed).toBe(true);
+      expect(yield* catching(inner!.recv())).toBeInstanceOf(SocketClosedError);
+      // The port was released: binding it again (no reuseAddr) succeeds.
+      using again = yield* bindUdp({ host: '127.0.0.1', port });
+      expect(again.localAddress.port).toBe(port);
+      // And the new socket works there.
+      using a = yield* bindUdp({ host: '127.0.0.1' });
+      yield* a.send({ address: '127.0.0.1', port }, 'to the same port');
+      expect((yield* again.recv()).bytes.toString()).toBe('to the same port');
+      again.close();
+      a.close();
+      yield* until(() => openFds() === before, 'every descriptor to be released');
+    }));
+
+  it('a recv aborted through its signal fails with AbortedError and loses no datagram', () =>
+    runTest(function* () {
+      using a = yield* bindUdp({ host: '127.0.0.1' });
+      using b = yield* bindUdp({ host: '127.0.0.1' });
+      const ac = new AbortController();
+      const r = spawn(function* () {
+        return yield* catching(b.recv({ signal: ac.signal }));
+      });
+      yield* until(() => waitingOn(r.id) === 'net.udp.recv', 'the receiver to park');
+      ac.abort(new Error('stop'));
+      const e = yield* r;
+      expect(e).toBeInstanceOf(AbortedError);
+      expect(e).toMatchObject({ code: 'ABORTED' });
+      expect((e as Error).cause).toEqual(new Error('stop'));
+      // Datagrams sent after the abort are all there for the next recvs, in order; a recv
+      // with the already aborted signal fails at once and takes none of them.
+      yield* a.send(b.localAddress, 'one');
+      yield* until(() => queuedOn(b) === 1, 'the datagram to be queued');
+      expect(yield* catching(b.recv({ signal: ac.signal }))).toBeInstanceOf(AbortedError);
+      yield* a.send(b.localAddress, 'two');
+      expect((yield* b.recv()).bytes.toString()).toBe('one');
+      expect((yield* b.recv()).bytes.toString()).toBe('two');
+      expect(b.droppedDatagrams).toBe(0);
+    }));
+
+  it('a recv that times out does so at its deadline, and the next recv gets the datagram', () => {
+    // Virtual time: it moves only when the test advances it (the recv is an external wait).
+    const clock = new SteppedClock();
+    return runTest(
+      function* () {
+        using a = yield* bindUdp({ host: '127.0.0.1' });
+        using b = yield* bindUdp({ host: '127.0.0.1' });
+        let outcome: unknown = 'waiting';
+        const r = spawn(function* () {
+          outcome = yield* catching(b.recv({ timeout: 30 }));
+        });
+        yield* until(() => waitingOn(r.id) === 'net.udp.recv', 'the receiver to park');
+        yield* wait(clock.advance(29));
+        yield* turn();
+        expect(outcome).toBe('waiting'); // 1 ms before the deadline: still waiting
+        yield* wait(clock.advance(1));
+        yield* turn();
+        expect(outcome).toBeInstanceOf(TimeoutError); // at the deadline: timed out
+        yield* r;
+        expect((outcome as NetError).code).toBe('TIMED_OUT');
+        yield* a.send(b.localAddress, 'late');
+        const d = yield* b.recv();
+        expect(d.bytes.toString()).toBe('late');
+        expect(d.from).toEqual(a.localAddress);
+      },
+      { clock },
+    );
+  });
 
   it('broadcast and multicast options', () =>
     runTest(function* () {

@@ -70,10 +70,10 @@ export function* pair(options: { readHighWaterMark?: number } = {}): Operation<[
 }
 
 /** A connected pair over a Unix domain socket: [client side, server side]; the listener is closed again. */
-export function* unixPair(): Operation<[Stream, Stream]> {
-  const listener = yield* listen({ path: tmpSocketPath() });
+export function* unixPair(options: { readHighWaterMark?: number } = {}): Operation<[Stream, Stream]> {
+  const listener = yield* listen({ path: tmpSocketPath(), ...options });
   try {
-    const client = yield* connect({ path: (listener.address as { path: string }).path });
+    const client = yield* connect({ path: (listener.address as { path: string }).path, ...options });
     const server = yield* listener.accept();
     return [client, server];
   } finally {
@@ -172,10 +172,10 @@ export function released(s: Stream): boolean {
   return st.socketClosed === true && !existsSync(`/proc/self/fd/${st.fd as number}`);
 }
 
-/** Whether a connection is queued at the listener, not accepted yet (native: in the kernel, so once connected). */
-export function hasPendingConnection(l: Listener): boolean {
+/** Whether `n` connections are queued at the listener, not accepted yet (native: in the kernel, so once connected). */
+export function hasPendingConnection(l: Listener, n = 1): boolean {
   const st = stateOf(l);
-  return 'pendingCount' in st ? st.pendingCount === 1 : true;
+  return 'pendingCount' in st ? st.pendingCount === n : true;
 }
 
 /**
