@@ -134,6 +134,7 @@ export abstract class BlockingOp<T> implements Operation<T>, Iterator<Instructio
       if (this.deadline !== Infinity) {
         const s = this.scheduler as Scheduler;
         if (this.deadline <= s.clock.now()) {
+          w.onLeave?.(); // it was put in its list by waiter(), and never parked
           this.abandon();
           throw timeoutError(this.what());
         }

@@ -206,14 +206,14 @@ export class AcceptOp<S> extends BlockingOp<S> {
     const l = this.l;
     let w = this.w;
     if (w === null) {
-      w = this.w = new Waiter(ACCEPT, l, () => this.what());
-      w.keepAlive = l.keepAlive;
+      const made = (w = this.w = new Waiter(ACCEPT, l, () => this.what()));
+      made.keepAlive = l.keepAlive;
+      made.onLeave = () => {
+        const i = l.acceptors.indexOf(made);
+        if (i >= 0) l.acceptors.splice(i, 1);
+      };
     }
     l.acceptors.push(w);
-    w.onCancel = () => {
-      const i = l.acceptors.indexOf(w);
-      if (i >= 0) l.acceptors.splice(i, 1);
-    };
     return w;
   }
   protected what(): string {

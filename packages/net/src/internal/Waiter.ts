@@ -31,8 +31,13 @@ export class Waiter {
   scheduler: Scheduler | null = null;
   /** Describes the wait for error messages ("read from 127.0.0.1:7007"); called only on failure. */
   readonly what: () => string;
-  /** Called when the parked fiber is cancelled (after `clear()`). */
-  onCancel: (() => void) | null = null;
+  /**
+   * Unlinks the waiter from the list its owner put it in: called when a park ends other
+   * than by `wake()` (cancelled, timed out, aborted, failed), after `clear()`, and by
+   * BlockingOp when a call gives up before it parked. Without it an idle listener or a
+   * stuck writer would keep one entry per timed-out call until the next wake-up.
+   */
+  onLeave: (() => void) | null = null;
   /** Held while parked (the native reactor: keeps the event loop alive). */
   keepAlive: { hold(): void; release(): void } | null = null;
   private held = false;
@@ -69,7 +74,7 @@ export class Waiter {
 
   private readonly teardown = (): void => {
     this.clear();
-    this.onCancel?.();
+    this.onLeave?.();
   };
 
   private readonly onTimeout = (): void => {
@@ -95,6 +100,7 @@ export class Waiter {
     const r = this.resume;
     if (r === null) return;
     this.clear();
+    this.onLeave?.();
     r.fail(err);
   }
 

@@ -163,15 +163,14 @@ export class ReadLineOp extends BlockingOp<string | null> {
 function flusher(s: StreamState, op: { w: Waiter | null; what(): string }): Waiter {
   let w = op.w;
   if (w === null) {
-    w = op.w = new Waiter(WRITE, s, () => op.what());
-    w.keepAlive = s.keepAlive;
+    const made = (w = op.w = new Waiter(WRITE, s, () => op.what()));
+    made.keepAlive = s.keepAlive;
+    made.onLeave = () => {
+      const i = s.flushers.indexOf(made);
+      if (i >= 0) s.flushers.splice(i, 1);
+    };
   }
   s.flushers.push(w);
-  const parked = w;
-  w.onCancel = () => {
-    const i = s.flushers.indexOf(parked);
-    if (i >= 0) s.flushers.splice(i, 1);
-  };
   return w;
 }
 

@@ -1,0 +1,87 @@
+/**
+ * Calls that give up (timeout, abort) leave nothing in their socket's wait lists. A
+ * server that polls `accept({ timeout })` on an idle listener, or retries timed-out
+ * writes to a stuck peer, used to keep one entry per call until the next wake-up.
+ *
+ * The lists are internal: the test reads them through the listener's and stream's
+ * state object, since nothing public can show an entry that no longer parks anyone.
+ */
+import { describe, it, expect } from 'vitest';
+import { runTest, spawn, wait, type Operation } from '@rioco/core';
+import { AbortedError, TimeoutError, listen, type Listener, type Stream } from '@rioco/net';
+import { DRIVERS, SteppedClock, pair, turn, until, useDriver } from './helpers.js';
+
+function* catching(op: Operation<unknown>): Operation<unknown> {
+  try {
+    yield* op;
+    return undefined;
+  } catch (e) {
+    return e;
+  }
+}
+
+const acceptors = (l: Listener): readonly unknown[] => (l as unknown as { s: { acceptors: unknown[] } }).s.acceptors;
+const flushers = (s: Stream): readonly unknown[] => (s as unknown as { s: { flushers: unknown[] } }).s.flushers;
+
+for (const driver of DRIVERS) {
+  describe(`${driver} driver: wait lists`, () => {
+    useDriver(driver);
+
+    it('accepts that time out (at once or while parked) or are aborted leave no entry behind', () => {
+      const clock = new SteppedClock();
+      return runTest(
+        function* () {
+          using l = yield* listen({ host: '127.0.0.1', port: 0 });
+          for (let i = 0; i < 100; i++) expect(yield* catching(l.accept({ timeout: 0 }))).toBeInstanceOf(TimeoutError);
+          expect(acceptors(l)).toHaveLength(0);
+          for (let i = 0; i < 3; i++) {
+            const timedOut = spawn(() => catching(l.accept({ timeout: 10 })));
+            const ac = new AbortController();
+            const aborted = spawn(() => catching(l.accept({ signal: ac.signal })));
+            yield* until(() => acceptors(l).length === 2, 'both accepts to park');
+            yield* wait(clock.advance(10));
+            ac.abort();
+            expect(yield* timedOut).toBeInstanceOf(TimeoutError);
+            expect(yield* aborted).toBeInstanceOf(AbortedError);
+            expect(acceptors(l)).toHaveLength(0);
+          }
+        },
+        { clock },
+      );
+    });
+
+    it('writes that time out on a peer that does not read leave no entry behind', () => {
+      const clock = new SteppedClock();
+      return runTest(
+        function* () {
+          const [c, s] = yield* pair();
+          const chunk = Buffer.alloc(256 * 1024, 7);
+          // Fill the kernel buffers: a write then parks until its deadline.
+          let parked = 0;
+          while (parked === 0) {
+            const w = spawn(() => catching(c.write(chunk, { timeout: 10 })));
+            yield* turn();
+            yield* turn();
+            if (!w.done) {
+              parked++;
+              yield* wait(clock.advance(10));
+              expect(yield* w).toBeInstanceOf(TimeoutError);
+            } else expect(yield* w).toBeUndefined();
+          }
+          expect(flushers(c)).toHaveLength(0);
+          // More timed-out writes on the stuck stream: each waits for the queued bytes.
+          for (let i = 0; i < 5; i++) {
+            const w = spawn(() => catching(c.write('x', { timeout: 10 })));
+            yield* turn();
+            yield* wait(clock.advance(10));
+            expect(yield* w).toBeInstanceOf(TimeoutError);
+          }
+          expect(flushers(c)).toHaveLength(0);
+          c.close();
+          s.close();
+        },
+        { clock },
+      );
+    });
+  });
+}
