@@ -9,7 +9,7 @@
 import { describe, it, expect } from 'vitest';
 import { runTest, spawn, wait, type Operation } from '@rioco/core';
 import { AbortedError, TimeoutError, listen, type Listener, type Stream } from '@rioco/net';
-import { DRIVERS, SteppedClock, pair, turn, until, useDriver } from './helpers.js';
+import { DRIVERS, SteppedClock, pair, until, useDriver } from './helpers.js';
 
 function* catching(op: Operation<unknown>): Operation<unknown> {
   try {
@@ -56,26 +56,30 @@ for (const driver of DRIVERS) {
         function* () {
           const [c, s] = yield* pair();
           const chunk = Buffer.alloc(256 * 1024, 7);
-          // Fill the kernel buffers: a write then parks until its deadline.
-          let parked = 0;
-          while (parked === 0) {
-            const w = spawn(() => catching(c.write(chunk, { timeout: 10 })));
-            yield* turn();
-            yield* turn();
-            if (!w.done) {
-              parked++;
-              yield* wait(clock.advance(10));
-              expect(yield* w).toBeInstanceOf(TimeoutError);
-            } else expect(yield* w).toBeUndefined();
-          }
-          expect(flushers(c)).toHaveLength(0);
-          // More timed-out writes on the stuck stream: each waits for the queued bytes.
+          // Fill the kernel buffers: a writer with no deadline parks for good.
+          let sent = 0;
+          const writer = spawn(function* () {
+            for (;;) {
+              yield* c.write(chunk);
+              sent += chunk.length;
+            }
+          });
+          let still = 0;
+          let last = -1;
+          yield* until(() => {
+            still = flushers(c).length === 1 && sent === last ? still + 1 : 0;
+            last = sent;
+            return still >= 50;
+          }, 'the writer to park on a full kernel buffer', 20_000);
+          // Timed-out writes behind it: each waits for the queued bytes, then gives up.
           for (let i = 0; i < 5; i++) {
             const w = spawn(() => catching(c.write('x', { timeout: 10 })));
-            yield* turn();
+            yield* until(() => flushers(c).length === 2, 'the write to park');
             yield* wait(clock.advance(10));
             expect(yield* w).toBeInstanceOf(TimeoutError);
+            expect(flushers(c)).toHaveLength(1); // only the parked writer
           }
+          yield* writer.halt();
           expect(flushers(c)).toHaveLength(0);
           c.close();
           s.close();
