@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { InvalidArgumentError, runTest, spawn, useScheduler, wait, type Operation } from '@rioco/core';
+import { InvalidArgumentError, runTest, spawn, wait } from '@rioco/core';
 import {
   AbortedError,
   AddressInUseError,
@@ -19,26 +19,10 @@ import {
   type Listener,
   type Stream,
 } from '@rioco/net';
-import { DRIVERS, hasPendingConnection, openFds, portOf, runUnderFdLimit, tmpSocketPath, turn, until, useDriver } from './helpers.js';
+import { DRIVERS, catching, hasPendingConnection, openFds, portOf, runUnderFdLimit, tmpSocketPath, turn, until, useDriver, waitingOn } from './helpers.js';
 
 /** The longest Unix socket path, in bytes without the NUL: sun_path is 108 bytes on Linux, 104 on macOS and the BSDs. */
 const MAX_UNIX_PATH = process.platform === 'linux' ? 107 : 103;
-
-function* catching(op: Operation<unknown>): Operation<unknown> {
-  try {
-    yield* op;
-    return undefined;
-  } catch (e) {
-    return e;
-  }
-}
-
-/** What the fiber `id` is parked on (its wait reason), if it is parked. */
-function waitingOn(id: number): string | undefined {
-  return useScheduler()
-    .fibers()
-    .find((f) => f.id === id)?.waitingOn;
-}
 
 function serverOf(l: Listener): import('node:net').Server {
   return (l as unknown as { s: { server: import('node:net').Server } }).s.server;

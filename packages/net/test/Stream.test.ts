@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { forEachSeed, runTest, spawn, useScheduler, wait, yieldNow, type Operation } from '@rioco/core';
+import { forEachSeed, runTest, spawn, wait, yieldNow, type Operation } from '@rioco/core';
 import {
   AbortedError,
   BrokenPipeError,
@@ -30,6 +30,10 @@ import {
   unixPair,
   until,
   useDriver,
+  catching,
+  untilStuck,
+  timesOutAt,
+  waitingOn,
 } from './helpers.js';
 
 function* readAll(s: Stream): Operation<Buffer> {
@@ -192,58 +196,8 @@ for (const driver of DRIVERS) {
 
     describe('Stream: backpressure', () => {
       it('a writer to a peer that does not read parks, and user-space buffers stay bounded', () =>
-        runTest(function* () {
-          const hwm = 64 * 1024;
-          const [c, s] = yield* pair({ readHighWaterMark: hwm });
-          const chunk = Buffer.alloc(64 * 1024, 1);
-          // One read gets the server side flowing; from then on it stops reading, so only the
-          // high-water-mark pause keeps its buffer bounded.
-          yield* c.write('go');
-          expect((yield* s.read())!.toString()).toBe('go');
-          let sent = 0;
-          let stop = false;
-          const writer = spawn(function* () {
-            while (!stop) {
-              yield* c.write(chunk);
-              sent += chunk.length;
-              expect(c.bufferedWriteBytes).toBe(0); // write() returned: the kernel has every byte
-            }
-          });
-          // The writer parks for good once the kernel buffers are full: parked on its write,
-          // with no progress over many event-loop turns.
-          const waitingOn = (): string | undefined =>
-            useScheduler()
-              .fibers()
-              .find((f) => f.id === writer.id)?.waitingOn;
-          let still = 0;
-          let last = -1;
-          yield* until(() => {
-            still = waitingOn() === 'net.stream.write' && sent === last ? still + 1 : 0;
-            last = sent;
-            return still >= 50;
-          }, 'the writer to park on a full kernel buffer', 20_000);
-          stop = true;
-          const before = sent;
-          // Much more than our bounds went out before the writer parked (it sat in kernel buffers)...
-          expect(before).toBeGreaterThan(4 * 256 * 1024);
-          // ...but user space held at most the one parked write on the sender, and on the
-          // receiver hwm plus what was in flight when it paused: a few socket reads (Node 22+
-          // reads up to 64 KiB at a time and its streams buffer 64 KiB by default).
-          expect(c.bufferedWriteBytes).toBeGreaterThan(0);
-          expect(c.bufferedWriteBytes).toBeLessThanOrEqual(chunk.length);
-          expect(s.bufferedReadBytes).toBeLessThanOrEqual(hwm + 4 * 64 * 1024);
-          expect(s.bufferedReadBytes).toBeLessThan(before / 2);
-
-          // Once the reader reads, everything arrives, the parked write completes, nothing
-          // is lost or duplicated.
-          let got = 0;
-          while (got < before + chunk.length) got += ((yield* s.read()) as Buffer).length;
-          yield* writer;
-          expect(sent).toBe(before + chunk.length);
-          expect(got).toBe(sent);
-          yield* c.write('x');
-          expect((yield* s.read())!.toString()).toBe('x');
-        }));
+        // Much more than our bounds goes out before the writer parks: it sits in kernel buffers.
+        runTest(() => backpressure((hwm) => pair({ readHighWaterMark: hwm }), 4 * 256 * 1024)));
 
       it('the next write waits for the bytes of a timed-out write before sending its own', () =>
         runTest(function* () {
@@ -272,19 +226,7 @@ for (const driver of DRIVERS) {
         return runTest(
           function* () {
             const [c, s] = yield* pair();
-            let outcome: unknown = 'waiting';
-            const reader = spawn(function* () {
-              outcome = yield* catching(c.read({ timeout: 30 }));
-            });
-            yield* turn(); // the reader parks, deadline 30 ms from now
-            yield* wait(clock.advance(29));
-            yield* turn();
-            expect(outcome).toBe('waiting'); // 1 ms before the deadline: still waiting
-            yield* wait(clock.advance(1));
-            yield* turn();
-            expect(outcome).toBeInstanceOf(TimeoutError); // at the deadline: timed out
-            yield* reader;
-            expect((outcome as NetError).code).toBe('TIMED_OUT');
+            yield* timesOutAt(clock, 30, 'net.stream.read', () => c.read({ timeout: 30 }));
             yield* s.write('abc');
             expect((yield* c.read())!.toString()).toBe('abc');
           },
@@ -561,19 +503,7 @@ for (const driver of DRIVERS) {
             const [c, s] = yield* unixPair();
             yield* s.write('before');
             expect((yield* c.readExactly(6)).toString()).toBe('before');
-            let outcome: unknown = 'waiting';
-            const reader = spawn(function* () {
-              outcome = yield* catching(c.read({ timeout: 30 }));
-            });
-            yield* until(() => waitingOn(reader.id) === 'net.stream.read', 'the reader to park'); // deadline 30 ms from now
-            yield* wait(clock.advance(29));
-            yield* turn();
-            expect(outcome).toBe('waiting'); // 1 ms before the deadline: still waiting
-            yield* wait(clock.advance(1));
-            yield* turn();
-            expect(outcome).toBeInstanceOf(TimeoutError); // at the deadline: timed out
-            yield* reader;
-            expect((outcome as NetError).code).toBe('TIMED_OUT');
+            yield* timesOutAt(clock, 30, 'net.stream.read', () => c.read({ timeout: 30 }));
             expect(c.bufferedReadBytes).toBe(0);
             yield* s.write('after the timeout');
             yield* s.shutdownWrite();
@@ -620,50 +550,8 @@ for (const driver of DRIVERS) {
         }));
 
       it('a writer to a peer that does not read parks, and user-space buffers stay bounded', () =>
-        runTest(function* () {
-          const hwm = 64 * 1024;
-          const [c, s] = yield* unixPair({ readHighWaterMark: hwm });
-          const chunk = Buffer.alloc(64 * 1024, 1);
-          // One read gets the server side flowing; from then on it stops reading.
-          yield* c.write('go');
-          expect((yield* s.read())!.toString()).toBe('go');
-          let sent = 0;
-          let stop = false;
-          const writer = spawn(function* () {
-            while (!stop) {
-              yield* c.write(chunk);
-              sent += chunk.length;
-              expect(c.bufferedWriteBytes).toBe(0); // write() returned: the kernel has every byte
-            }
-          });
-          // Parked on its write, with no progress over many event-loop turns.
-          let still = 0;
-          let last = -1;
-          yield* until(() => {
-            still = waitingOn(writer.id) === 'net.stream.write' && sent === last ? still + 1 : 0;
-            last = sent;
-            return still >= 50;
-          }, 'the writer to park on a full kernel buffer', 20_000);
-          stop = true;
-          const before = sent;
-          // Several writes went to the kernel before the writer parked...
-          expect(before).toBeGreaterThanOrEqual(2 * chunk.length);
-          // ...but user space holds at most the one parked write on the sender, and on
-          // the receiver hwm plus what was in flight when it paused.
-          expect(c.bufferedWriteBytes).toBeGreaterThan(0);
-          expect(c.bufferedWriteBytes).toBeLessThanOrEqual(chunk.length);
-          expect(s.bufferedReadBytes).toBeLessThanOrEqual(hwm + 4 * 64 * 1024);
-          // Once the reader reads, everything arrives, in full and exactly once.
-          let got = 0;
-          while (got < before + chunk.length) got += ((yield* s.read()) as Buffer).length;
-          yield* writer;
-          expect(sent).toBe(before + chunk.length);
-          expect(got).toBe(sent);
-          yield* c.write('x');
-          expect((yield* s.read())!.toString()).toBe('x');
-          c.close();
-          s.close();
-        }));
+        // Unix socket buffers are smaller than TCP's: several writes go out before it parks.
+        runTest(() => backpressure((hwm) => unixPair({ readHighWaterMark: hwm }), 2 * 64 * 1024)));
 
       it('a Unix stream is closed when its owner fiber ends (returned or cancelled); the peer sees the end', () =>
         runTest(function* () {
@@ -737,19 +625,44 @@ for (const driver of DRIVERS) {
   });
 }
 
-/** What the fiber `id` is parked on (its wait reason), if it is parked. */
-function waitingOn(id: number): string | undefined {
-  return useScheduler()
-    .fibers()
-    .find((f) => f.id === id)?.waitingOn;
-}
-
-/** Run `op`, returning its error (or undefined when it succeeds). */
-function* catching(op: Operation<unknown>): Operation<unknown> {
-  try {
-    yield* op;
-    return undefined;
-  } catch (e) {
-    return e;
-  }
+/**
+ * A writer to a peer that does not read: it parks for good once the kernel buffers are
+ * full, after at least `minSent` bytes went out; user space holds at most the one parked
+ * write on the sender and, on the receiver, the high-water mark plus what was in flight
+ * when it paused (a few socket reads: Node 22+ reads up to 64 KiB at a time). Once the
+ * reader reads, everything arrives, in full and exactly once.
+ */
+function* backpressure(open: (hwm: number) => Operation<[Stream, Stream]>, minSent: number): Operation<void> {
+  const hwm = 64 * 1024;
+  const [c, s] = yield* open(hwm);
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  // One read gets the server side flowing; from then on it stops reading, so only the
+  // high-water-mark pause keeps its buffer bounded.
+  yield* c.write('go');
+  expect((yield* s.read())!.toString()).toBe('go');
+  let sent = 0;
+  let stop = false;
+  const writer = spawn(function* () {
+    while (!stop) {
+      yield* c.write(chunk);
+      sent += chunk.length;
+      expect(c.bufferedWriteBytes).toBe(0); // write() returned: the kernel has every byte
+    }
+  });
+  yield* untilStuck(() => waitingOn(writer.id) === 'net.stream.write', () => sent, 'the writer to park on a full kernel buffer');
+  stop = true;
+  const before = sent;
+  expect(before).toBeGreaterThanOrEqual(minSent);
+  expect(c.bufferedWriteBytes).toBeGreaterThan(0);
+  expect(c.bufferedWriteBytes).toBeLessThanOrEqual(chunk.length);
+  expect(s.bufferedReadBytes).toBeLessThanOrEqual(hwm + 4 * 64 * 1024);
+  let got = 0;
+  while (got < before + chunk.length) got += ((yield* s.read()) as Buffer).length;
+  yield* writer;
+  expect(sent).toBe(before + chunk.length);
+  expect(got).toBe(sent);
+  yield* c.write('x');
+  expect((yield* s.read())!.toString()).toBe('x');
+  c.close();
+  s.close();
 }

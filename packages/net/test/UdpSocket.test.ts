@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { runTest, spawn, useScheduler, wait, type Operation } from '@rioco/core';
+import { runTest, spawn } from '@rioco/core';
 import { InvalidArgumentError } from '@rioco/core';
 import { inspect } from 'node:util';
 import {
@@ -11,23 +11,7 @@ import {
   bindUdp,
   type UdpSocket,
 } from '@rioco/net';
-import { SteppedClock, openFds, turn, until } from './helpers.js';
-
-function* catching(op: Operation<unknown>): Operation<unknown> {
-  try {
-    yield* op;
-    return undefined;
-  } catch (e) {
-    return e;
-  }
-}
-
-/** What the fiber `id` is parked on (its wait reason), if it is parked. */
-function waitingOn(id: number): string | undefined {
-  return useScheduler()
-    .fibers()
-    .find((f) => f.id === id)?.waitingOn;
-}
+import { SteppedClock, catching, openFds, timesOutAt, turn, until, waitingOn } from './helpers.js';
 
 /** Datagrams queued for the socket's next recv (white-box). */
 function queuedOn(s: UdpSocket): number {
@@ -149,19 +133,7 @@ describe('UdpSocket', () => {
       function* () {
         using a = yield* bindUdp({ host: '127.0.0.1' });
         using b = yield* bindUdp({ host: '127.0.0.1' });
-        let outcome: unknown = 'waiting';
-        const r = spawn(function* () {
-          outcome = yield* catching(b.recv({ timeout: 30 }));
-        });
-        yield* until(() => waitingOn(r.id) === 'net.udp.recv', 'the receiver to park');
-        yield* wait(clock.advance(29));
-        yield* turn();
-        expect(outcome).toBe('waiting'); // 1 ms before the deadline: still waiting
-        yield* wait(clock.advance(1));
-        yield* turn();
-        expect(outcome).toBeInstanceOf(TimeoutError); // at the deadline: timed out
-        yield* r;
-        expect((outcome as NetError).code).toBe('TIMED_OUT');
+        yield* timesOutAt(clock, 30, 'net.udp.recv', () => b.recv({ timeout: 30 }));
         yield* a.send(b.localAddress, 'late');
         const d = yield* b.recv();
         expect(d.bytes.toString()).toBe('late');

@@ -13,16 +13,7 @@ import {
   type Stream,
   type TcpConnectOptions,
 } from '@rioco/net';
-import { DRIVERS, openFds, portOf, turn, until, useDriver } from './helpers.js';
-
-function* catching(op: Operation<unknown>): Operation<unknown> {
-  try {
-    yield* op;
-    return undefined;
-  } catch (e) {
-    return e;
-  }
-}
+import { DRIVERS, catching, openFds, portOf, turn, until, useDriver } from './helpers.js';
 
 /**
  * A loopback listener that never accepts: a worker thread listens with backlog 1 (0 would

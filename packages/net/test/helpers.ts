@@ -5,9 +5,41 @@ import { expect } from 'vitest';
 import { afterAll, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { socketReactor, spawn, wait, type Clock, type Operation } from '@rioco/core';
+import { socketReactor, spawn, useScheduler, wait, type Clock, type Operation } from '@rioco/core';
 import type { Socket as NetSocket } from 'node:net';
-import { connect, listen, SocketClosedError, type InetAddress, type Listener, type Stream } from '@rioco/net';
+import { connect, listen, SocketClosedError, TimeoutError, type InetAddress, type Listener, type NetError, type Stream } from '@rioco/net';
+
+/** Run `op`, returning its error (or undefined when it succeeds). */
+export function* catching(op: Operation<unknown>): Operation<unknown> {
+  try {
+    yield* op;
+    return undefined;
+  } catch (e) {
+    return e;
+  }
+}
+
+/** What the fiber `id` is parked on (its wait reason), if it is parked. */
+export function waitingOn(id: number): string | undefined {
+  return useScheduler()
+    .fibers()
+    .find((f) => f.id === id)?.waitingOn;
+}
+
+/**
+ * Wait until `parked()` holds and `progress()` stays the same for `turns` event-loop
+ * turns in a row: a writer stuck on a full kernel buffer, not one between two writes.
+ */
+export function* untilStuck(parked: () => boolean, progress: () => number, what: string, turns = 50): Operation<void> {
+  let still = 0;
+  let last = -1;
+  yield* until(() => {
+    const now = progress();
+    still = parked() && now === last ? still + 1 : 0;
+    last = now;
+    return still >= turns;
+  }, what, 20_000);
+}
 
 /** A fresh Unix socket path under os.tmpdir(). */
 export function tmpSocketPath(name = 's.sock'): string {
@@ -196,4 +228,24 @@ export function runUnderFdLimit(name: string, driver: 'native' | 'node'): Record
   expect(out.stderr).toBe('');
   expect(out.status).toBe(0);
   return JSON.parse(out.stdout.trim()) as Record<string, unknown>;
+}
+
+/**
+ * Run `call` (one made with `{ timeout: ms }`) in a fiber on `clock`: parked on `reason`,
+ * still waiting 1 ms before its deadline, failed with TimeoutError (TIMED_OUT) at it.
+ */
+export function* timesOutAt(clock: SteppedClock, ms: number, reason: string, call: () => Operation<unknown>): Operation<void> {
+  let outcome: unknown = 'waiting';
+  const t = spawn(function* () {
+    outcome = yield* catching(call());
+  });
+  yield* until(() => waitingOn(t.id) === reason, `the call to park on ${reason}`);
+  yield* wait(clock.advance(ms - 1));
+  yield* turn();
+  expect(outcome).toBe('waiting'); // 1 ms before the deadline: still waiting
+  yield* wait(clock.advance(1));
+  yield* turn();
+  expect(outcome).toBeInstanceOf(TimeoutError); // at the deadline: timed out
+  yield* t;
+  expect((outcome as NetError).code).toBe('TIMED_OUT');
 }

@@ -7,18 +7,9 @@
  * state object, since nothing public can show an entry that no longer parks anyone.
  */
 import { describe, it, expect } from 'vitest';
-import { runTest, spawn, wait, type Operation } from '@rioco/core';
+import { runTest, spawn, wait } from '@rioco/core';
 import { AbortedError, TimeoutError, listen, type Listener, type Stream } from '@rioco/net';
-import { DRIVERS, SteppedClock, pair, until, useDriver } from './helpers.js';
-
-function* catching(op: Operation<unknown>): Operation<unknown> {
-  try {
-    yield* op;
-    return undefined;
-  } catch (e) {
-    return e;
-  }
-}
+import { DRIVERS, SteppedClock, catching, pair, until, untilStuck, useDriver } from './helpers.js';
 
 const acceptors = (l: Listener): readonly unknown[] => (l as unknown as { s: { acceptors: unknown[] } }).s.acceptors;
 const flushers = (s: Stream): readonly unknown[] => (s as unknown as { s: { flushers: unknown[] } }).s.flushers;
@@ -64,13 +55,7 @@ for (const driver of DRIVERS) {
               sent += chunk.length;
             }
           });
-          let still = 0;
-          let last = -1;
-          yield* until(() => {
-            still = flushers(c).length === 1 && sent === last ? still + 1 : 0;
-            last = sent;
-            return still >= 50;
-          }, 'the writer to park on a full kernel buffer', 20_000);
+          yield* untilStuck(() => flushers(c).length === 1, () => sent, 'the writer to park on a full kernel buffer');
           // Timed-out writes behind it: each waits for the queued bytes, then gives up.
           for (let i = 0; i < 5; i++) {
             const w = spawn(() => catching(c.write('x', { timeout: 10 })));
