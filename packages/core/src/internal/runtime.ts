@@ -508,11 +508,13 @@ export class Runtime implements Scheduler {
   private readonly onClose: (() => void) | undefined;
   private stallReported = false;
   /**
-   * Whether the monitor fields (timestamps, switch counters, the current fiber) are kept:
-   * only a native table is read by another thread; an ArrayBuffer table keeps the
-   * fibers' identity, state, priority, parent and wait reason.
+   * Whether another thread reads the table (a native table: the monitor and the native
+   * dump). Only then are the per-switch fields kept: state, wait reason, timestamps,
+   * switch counters and the current fiber. An ArrayBuffer table has no reader but this
+   * runtime, which keeps those on the Fiber objects, so it holds only what a slot is
+   * created with (identity, priority, parent, name) and costs no store per switch.
    */
-  private readonly timestamps: boolean;
+  private readonly shared: boolean;
   /** The fiber whose suspension's register() is running (a resume now is synchronous). */
   private registering: Fiber<unknown> | null = null;
   private syncResumed = false;
@@ -538,7 +540,7 @@ export class Runtime implements Scheduler {
     const tm = options.tableMemory;
     // A maker of native memory: a region this thread kept from an earlier runtime, if any.
     this.table = typeof tm === 'function' ? FiberTable.acquireKept(tm) : FiberTable.acquire(tm);
-    this.timestamps = tm !== undefined;
+    this.shared = tm !== undefined;
     if (options.hooks) this.hooks = [options.hooks];
     this.coarseNow = performance.now();
     this.onClose = options.onClose;
@@ -693,7 +695,7 @@ export class Runtime implements Scheduler {
 
   private enqueue(f: Fiber<unknown>): void {
     f.st = S_READY;
-    this.table.i32[f.slot * SLOT_WORDS + F_STATE] = S_READY;
+    if (this.shared) this.table.i32[f.slot * SLOT_WORDS + F_STATE] = S_READY;
     this.queue.push(f);
     if (!this.draining && !this.scheduled) {
       this.scheduled = true;
@@ -720,7 +722,7 @@ export class Runtime implements Scheduler {
     // Reading the clock costs 50-80 ns, as much as a switch: an ArrayBuffer table (that
     // nothing outside reads) refreshes its coarse time every SLICE_STEPS steps only.
     let start = -1;
-    if (this.timestamps) {
+    if (this.shared) {
       start = this.coarseNow = performance.now();
       this.table.mem.header.f64[HD_HEARTBEAT] = start;
     }
@@ -753,20 +755,11 @@ export class Runtime implements Scheduler {
 
   /** Run `f` until it parks, finishes or spends its budget. */
   private step(f: Fiber<unknown>): void {
-    const base = f.slot * SLOT_WORDS;
-    const header = this.table.mem.header;
     if ((f.flags & (CANCEL | CLEANING)) === CANCEL && !this.beginCleanup(f)) return;
     let budget = this.budget;
     for (;;) {
       f.st = S_RUNNING;
-      // Re-read the views each time: user code may have grown (moved) the table.
-      this.table.i32[base + F_STATE] = S_RUNNING;
-      if (this.timestamps) {
-        // What the native monitor watches to see a fiber that never yields.
-        this.table.f64[f.slot * 8 + D_SWITCHES]++;
-        header.i32[H_CURRENT] = f.id;
-        header.f64[HD_SWITCH_SEQ]++;
-      }
+      if (this.shared) this.markRunning(f);
       if (this.hooks !== null) for (const h of this.hooks) h.switch?.(f);
       current = f;
       let r: IteratorResult<unknown, unknown>;
@@ -813,6 +806,18 @@ export class Runtime implements Scheduler {
         return;
       }
     }
+  }
+
+  /** The shared table's view of `f` starting to run (see `shared`). */
+  private markRunning(f: Fiber<unknown>): void {
+    // Re-read the views each time: user code may have grown (moved) the table.
+    const t = this.table;
+    t.i32[f.slot * SLOT_WORDS + F_STATE] = S_RUNNING;
+    // What the native monitor watches to see a fiber that never yields.
+    t.f64[f.slot * 8 + D_SWITCHES]++;
+    const header = t.mem.header;
+    header.i32[H_CURRENT] = f.id;
+    header.f64[HD_SWITCH_SEQ]++;
   }
 
   /**
@@ -912,11 +917,13 @@ export class Runtime implements Scheduler {
     const epoch = ++f.epoch;
     f.wait = s;
     f.st = S_PARKED;
-    const base = f.slot * SLOT_WORDS;
-    const i32 = this.table.i32;
-    i32[base + F_STATE] = S_PARKED;
-    i32[base + F_REASON] = s.reason.id;
-    if (this.timestamps) this.table.f64[f.slot * 8 + D_SINCE] = this.coarseNow;
+    if (this.shared) {
+      const base = f.slot * SLOT_WORDS;
+      const i32 = this.table.i32;
+      i32[base + F_STATE] = S_PARKED;
+      i32[base + F_REASON] = s.reason.id;
+      this.table.f64[f.slot * 8 + D_SINCE] = this.coarseNow;
+    }
     return epoch;
   }
 

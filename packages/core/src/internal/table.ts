@@ -25,6 +25,11 @@
  *   f64[2] HEARTBEAT  time the scheduler last ran a drain (ms)
  *   f64[3] LOOP_BEAT  time the event loop last turned (written by the monitor's uv hook)
  *
+ * STATE, REASON, SINCE, SWITCHES and the header's CURRENT, SWITCH_SEQ and HEARTBEAT
+ * change on every fiber switch; the runtime stores them only into a table another
+ * thread reads (native memory). An ArrayBuffer table has no such reader: it keeps what
+ * a slot is created with, and the runtime's Fiber objects hold the rest.
+ *
  * Invariants: only the owning runtime's thread writes its slots and header; readers on
  * other threads tolerate torn reads of a slot being rewritten (they re-check ID).
  * A slot's ID is written last on allocation and zeroed first on free.
