@@ -199,24 +199,48 @@ for (const driver of DRIVERS) {
         // Much more than our bounds goes out before the writer parks: it sits in kernel buffers.
         runTest(() => backpressure((hwm) => pair({ readHighWaterMark: hwm }), 4 * 256 * 1024)));
 
-      it('the next write waits for the bytes of a timed-out write before sending its own', () =>
-        runTest(function* () {
-          const [c, s] = yield* pair();
-          const chunk = Buffer.alloc(256 * 1024, 2);
-          let n = 0;
-          for (;;) {
-            n++;
-            const e = yield* catching(c.write(chunk, { timeout: 100 }));
-            if (e !== undefined) break;
-            expect(n).toBeLessThan(2000);
-          }
-          const reader = spawn(function* () {
-            return (yield* s.readExactly(n * chunk.length + 1)).length;
-          });
-          yield* c.write(Buffer.from([9]));
-          expect(c.bufferedWriteBytes).toBe(0);
-          expect(yield* reader).toBe(n * chunk.length + 1);
-        }));
+      it('the next write waits for the bytes of a timed-out write before sending its own', () => {
+        // Virtual time: it moves only when the test advances it (a parked write is an external wait).
+        const clock = new SteppedClock();
+        return runTest(
+          function* () {
+            const [c, s] = yield* pair();
+            const chunk = Buffer.alloc(256 * 1024, 2);
+            // Writes with a deadline to a peer that does not read: the ones the kernel takes
+            // complete (time stands still), until one parks on the full kernel buffers.
+            let n = 0;
+            const writer = spawn(function* () {
+              for (;;) {
+                n++;
+                expect(n).toBeLessThan(2000);
+                const e = yield* catching(c.write(chunk, { timeout: 100 }));
+                if (e !== undefined) return e;
+              }
+            });
+            const parked = (): boolean => waitingOn(writer.id) === 'net.stream.write';
+            yield* untilStuck(parked, () => n * chunk.length - c.bufferedWriteBytes, 'a write to park on a full kernel buffer');
+            yield* wait(clock.advance(99));
+            yield* turn();
+            expect(parked()).toBe(true); // 1 ms before its deadline: still waiting
+            yield* wait(clock.advance(1));
+            const e = yield* writer;
+            expect(e).toBeInstanceOf(TimeoutError);
+            expect((e as NetError).code).toBe('TIMED_OUT');
+            expect(c.bufferedWriteBytes).toBeGreaterThan(0); // the timed-out write left its bytes queued
+            // Every byte of the n writes (the timed-out one too) arrives before the next write's.
+            const reader = spawn(function* () {
+              return yield* s.readExactly(n * chunk.length + 1);
+            });
+            yield* c.write(Buffer.from([9]));
+            expect(c.bufferedWriteBytes).toBe(0);
+            const got = yield* reader;
+            expect(got.length).toBe(n * chunk.length + 1);
+            expect(got.subarray(0, n * chunk.length).every((b) => b === 2)).toBe(true);
+            expect(got[n * chunk.length]).toBe(9);
+          },
+          { clock },
+        );
+      });
     });
 
     describe('Stream: timeouts and cancellation lose nothing', () => {
@@ -252,14 +276,33 @@ for (const driver of DRIVERS) {
           expect(got!.toString()).toBe('z');
         }));
 
-      it('readExactly that times out with part of the bytes keeps them', () =>
-        runTest(function* () {
-          const [c, s] = yield* pair();
-          yield* s.write('123');
-          expect(yield* catching(c.readExactly(5, { timeout: 40 }))).toBeInstanceOf(TimeoutError);
-          yield* s.write('45');
-          expect((yield* c.readExactly(5)).toString()).toBe('12345');
-        }));
+      it('readExactly that times out with part of the bytes keeps them', () => {
+        // Virtual time: it moves only when the test advances it (the read is an external wait).
+        const clock = new SteppedClock();
+        return runTest(
+          function* () {
+            const [c, s] = yield* pair();
+            yield* s.write('123');
+            let outcome: unknown = 'waiting';
+            const reader = spawn(function* () {
+              outcome = yield* catching(c.readExactly(5, { timeout: 40 }));
+            });
+            // Parked for the two missing bytes, with the three that came buffered.
+            yield* until(() => waitingOn(reader.id) === 'net.stream.read' && c.bufferedReadBytes === 3, 'the reader to park with 3 bytes');
+            yield* wait(clock.advance(39));
+            yield* turn();
+            expect(outcome).toBe('waiting'); // 1 ms before its deadline: still waiting
+            yield* wait(clock.advance(1));
+            yield* reader;
+            expect(outcome).toBeInstanceOf(TimeoutError);
+            expect((outcome as NetError).code).toBe('TIMED_OUT');
+            expect(c.bufferedReadBytes).toBe(3); // consumed nothing
+            yield* s.write('45');
+            expect((yield* c.readExactly(5)).toString()).toBe('12345');
+          },
+          { clock },
+        );
+      });
 
       it('a cancelled reader loses nothing', () =>
         runTest(function* () {

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { inspect } from 'node:util';
-import { InvalidArgumentError, RiocoError, runTest, spawn, wait, type Operation } from '@rioco/core';
+import { InvalidArgumentError, RiocoError, currentFiber, runTest, spawn, wait, type Operation } from '@rioco/core';
 import {
   AbortedError,
   ConnectionRefusedError,
@@ -13,7 +13,7 @@ import {
   type Stream,
   type TcpConnectOptions,
 } from '@rioco/net';
-import { DRIVERS, catching, openFds, portOf, turn, until, useDriver } from './helpers.js';
+import { DRIVERS, SteppedClock, catching, openFds, portOf, turn, until, useDriver, waitingOn } from './helpers.js';
 
 /**
  * A loopback listener that never accepts: a worker thread listens with backlog 1 (0 would
@@ -43,6 +43,64 @@ function* unansweredListener(): Operation<{ port: number; release: () => Promise
   };
 }
 
+/**
+ * Time out the connect that fiber `id` makes with `timeout` on `clock` once it hangs: wait
+ * until it has stayed parked on 'net.connect' for 50 event-loop turns in a row (a loopback
+ * SYN is answered within the connect call, so an attempt still parked then got no answer;
+ * time stands still meanwhile, so its deadline has not passed), then move the clock to 1 ms
+ * before its deadline and, if it still waits there (`seen` is told so), to the deadline. One
+ * that was answered late after all is passed over: the next attempt is watched.
+ */
+function* timeOutHungConnect(clock: SteppedClock, id: number, timeout: number, seen: () => void): Operation<void> {
+  for (;;) {
+    let parkedFor = 0;
+    yield* until(() => {
+      parkedFor = waitingOn(id) === 'net.connect' ? parkedFor + 1 : 0;
+      return parkedFor >= 50;
+    }, 'a connect to hang');
+    yield* wait(clock.advance(timeout - 1));
+    yield* turn();
+    if (waitingOn(id) === 'net.connect') break;
+  }
+  seen();
+  yield* wait(clock.advance(1));
+}
+
+/**
+ * Connect to an unansweredListener's `port` with `timeout` until an attempt hangs and times
+ * out on `clock` (see timeOutHungConnect). The first connection(s) fill the backlog of 1;
+ * returns them, the error of the attempt that hung, whether it still waited 1 ms before
+ * its deadline and the descriptors open before it began.
+ */
+function* connectUntilOneTimesOut(
+  clock: SteppedClock,
+  port: number,
+  timeout: number,
+): Operation<{ opened: Stream[]; timedOut: unknown; waitedToDeadline: boolean; fdsBefore: number }> {
+  const opened: Stream[] = [];
+  let timedOut: unknown;
+  let waitedToDeadline = false;
+  let fdsBefore = -1;
+  const me = currentFiber()!.id;
+  const driver = spawn(() => timeOutHungConnect(clock, me, timeout, () => (waitedToDeadline = true)));
+  try {
+    for (let i = 0; i < 8 && timedOut === undefined; i++) {
+      fdsBefore = openFds();
+      try {
+        opened.push(yield* connect({ host: '127.0.0.1', port, timeout }));
+      } catch (e) {
+        timedOut = e;
+      }
+    }
+  } catch (e) {
+    for (const s of opened) s.close();
+    throw e;
+  } finally {
+    yield* driver.halt();
+  }
+  return { opened, timedOut, waitedToDeadline, fdsBefore };
+}
+
 for (const driver of DRIVERS) {
   describe(`${driver} driver`, () => {
     useDriver(driver);
@@ -61,30 +119,30 @@ for (const driver of DRIVERS) {
           expect(((e as Error).cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
         }));
 
-      it('times out against a listener that never answers, and leaves nothing behind', () =>
-        runTest(function* () {
-          const { port, release } = yield* unansweredListener();
-          const opened: Stream[] = [];
-          let timedOut: unknown;
-          try {
-            // The first connection(s) fill the backlog of 1; the next one hangs in SYN_SENT.
-            // A real timeout is the trigger here (only the kernel knows when a SYN goes
-            // unanswered); the test checks what it produced, not how long it took.
-            for (let i = 0; i < 8 && timedOut === undefined; i++) {
-              try {
-                opened.push(yield* connect({ host: '127.0.0.1', port, timeout: 150 }));
-              } catch (e) {
-                timedOut = e;
-              }
+      it('times out at its deadline against a listener that never answers, and leaves nothing behind', () => {
+        // Virtual time: it moves only when the test advances it (a pending connect is an external wait).
+        const clock = new SteppedClock();
+        return runTest(
+          function* () {
+            const { port, release } = yield* unansweredListener();
+            let r: { opened: Stream[]; timedOut: unknown; waitedToDeadline: boolean; fdsBefore: number } | undefined;
+            try {
+              // The first connection(s) fill the backlog of 1; the next one hangs in SYN_SENT.
+              r = yield* connectUntilOneTimesOut(clock, port, 150);
+              // The attempt that timed out released its descriptor (node:net closes it a loop turn later).
+              yield* until(() => openFds() === r!.fdsBefore, 'the timed-out attempt to release its socket');
+            } finally {
+              for (const s of r?.opened ?? []) s.close();
+              yield* wait(release());
             }
-          } finally {
-            for (const s of opened) s.close();
-            yield* wait(release());
-          }
-          expect(timedOut).toBeInstanceOf(TimeoutError);
-          expect((timedOut as TimeoutError).code).toBe('TIMED_OUT');
-          expect((timedOut as Error).message).toMatch(/connect to 127\.0\.0\.1:\d+ timed out/);
-        }));
+            expect(r.waitedToDeadline).toBe(true); // 1 ms before its deadline: still waiting
+            expect(r.timedOut).toBeInstanceOf(TimeoutError);
+            expect((r.timedOut as TimeoutError).code).toBe('TIMED_OUT');
+            expect((r.timedOut as Error).message).toMatch(/connect to 127\.0\.0\.1:\d+ timed out/);
+          },
+          { clock },
+        );
+      });
 
       it('rejects bad options with InvalidArgumentError naming the option, before creating a socket', () =>
         runTest(function* () {
@@ -166,40 +224,44 @@ for (const driver of DRIVERS) {
           yield* turn();
         }));
 
-      it('an aborted or cancelled connect destroys its socket', () =>
-        runTest(function* () {
-          const { port, release } = yield* unansweredListener();
-          const opened: Stream[] = [];
-          try {
-            // Fill the backlog first.
-            for (let i = 0; i < 8; i++) {
-              try {
-                opened.push(yield* connect({ host: '127.0.0.1', port, timeout: 100 }));
-              } catch (e) {
-                expect(e).toBeInstanceOf(TimeoutError);
-                break;
-              }
+      it('an aborted or cancelled connect destroys its socket', () => {
+        // Virtual time: it moves only when the test advances it (a pending connect is an external wait).
+        const clock = new SteppedClock();
+        return runTest(
+          function* () {
+            const { port, release } = yield* unansweredListener();
+            let opened: Stream[] = [];
+            try {
+              // Fill the backlog first: until a connect hangs (and times out).
+              const r = yield* connectUntilOneTimesOut(clock, port, 100);
+              opened = r.opened;
+              expect(r.waitedToDeadline).toBe(true);
+              expect(r.timedOut).toBeInstanceOf(TimeoutError);
+              yield* until(() => openFds() === r.fdsBefore, 'the timed-out attempt to release its socket');
+              const before = openFds();
+              const ac = new AbortController();
+              const attempt = spawn(function* () {
+                return yield* catching(connect({ host: '127.0.0.1', port, signal: ac.signal }));
+              });
+              yield* until(() => waitingOn(attempt.id) === 'net.connect', 'the aborted attempt to park');
+              expect(openFds()).toBe(before + 1); // its socket
+              ac.abort();
+              expect(yield* attempt).toBeInstanceOf(AbortedError);
+              const cancelled = spawn(function* () {
+                yield* connect({ host: '127.0.0.1', port });
+              });
+              yield* until(() => waitingOn(cancelled.id) === 'net.connect', 'the cancelled attempt to park');
+              yield* cancelled.halt();
+              // Neither attempt left its descriptor open (node:net closes it a loop turn later).
+              yield* until(() => openFds() === before, 'the attempts to release their sockets');
+            } finally {
+              for (const s of opened) s.close();
+              yield* wait(release());
             }
-            const before = openFds();
-            const ac = new AbortController();
-            const attempt = spawn(function* () {
-              return yield* catching(connect({ host: '127.0.0.1', port, signal: ac.signal }));
-            });
-            yield* turn();
-            ac.abort();
-            expect(yield* attempt).toBeInstanceOf(AbortedError);
-            const cancelled = spawn(function* () {
-              yield* connect({ host: '127.0.0.1', port });
-            });
-            yield* turn();
-            yield* cancelled.halt();
-            // Neither attempt left its descriptor open (node:net closes it a loop turn later).
-            yield* until(() => openFds() === before, 'the attempts to release their sockets');
-          } finally {
-            for (const s of opened) s.close();
-            yield* wait(release());
-          }
-        }));
+          },
+          { clock },
+        );
+      });
     });
   });
 }

@@ -5,8 +5,9 @@ import { expect } from 'vitest';
 import { afterAll, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { socketReactor, spawn, useScheduler, wait, type Clock, type Operation } from '@rioco/core';
+import { socketReactor, spawn, useScheduler, wait, type Operation } from '@rioco/core';
 import type { Socket as NetSocket } from 'node:net';
+import { SteppedClock } from './steppedClock.js';
 import { connect, listen, SocketClosedError, TimeoutError, type InetAddress, type Listener, type NetError, type Stream } from '@rioco/net';
 
 /** Run `op`, returning its error (or undefined when it succeeds). */
@@ -113,43 +114,10 @@ export function* unixPair(options: { readHighWaterMark?: number } = {}): Operati
   }
 }
 
+export { SteppedClock };
+
 /** Descriptors this process has open (Linux). */
 export const openFds = (): number => readdirSync('/proc/self/fd').length;
-
-/**
- * A virtual clock the test moves by hand. Virtual time never passes on its own while a
- * fiber waits on a socket (an external wait, see VirtualClock), so a timeout on a socket
- * call fires only when the test calls `advance`; the due timers then fire from a host
- * callback, as a real clock's do. Like VirtualClock, it jumps by itself when timers are
- * all that is pending.
- */
-export class SteppedClock implements Clock {
-  readonly virtual = true;
-  private t = 0;
-  private armedAt: number | null = null;
-  private fire: (() => void) | null = null;
-  now(): number {
-    return this.t;
-  }
-  arm(at: number | null, fire: () => void): void {
-    this.armedAt = at;
-    this.fire = at === null ? null : fire;
-  }
-  advanceTo(at: number): void {
-    if (at > this.t && at !== Infinity) this.t = at;
-  }
-  /** Move time forward by `ms`; resolves once the timers that fell due have fired. */
-  advance(ms: number): Promise<void> {
-    this.advanceTo(this.t + ms);
-    return new Promise((resolve) =>
-      setImmediate(() => {
-        const f = this.fire;
-        if (f !== null && this.armedAt !== null && this.armedAt <= this.t) f();
-        resolve();
-      }),
-    );
-  }
-}
 
 /** The Node.js socket under a stream, for white-box tests only. */
 export function rawSocket(s: Stream): NetSocket {

@@ -9,7 +9,7 @@
 import { describe, it, expect } from 'vitest';
 import { runTest, spawn, wait } from '@rioco/core';
 import { AbortedError, TimeoutError, listen, type Listener, type Stream } from '@rioco/net';
-import { DRIVERS, SteppedClock, catching, pair, until, untilStuck, useDriver } from './helpers.js';
+import { DRIVERS, SteppedClock, catching, pair, turn, until, untilStuck, useDriver, waitingOn } from './helpers.js';
 
 const acceptors = (l: Listener): readonly unknown[] => (l as unknown as { s: { acceptors: unknown[] } }).s.acceptors;
 const flushers = (s: Stream): readonly unknown[] => (s as unknown as { s: { flushers: unknown[] } }).s.flushers;
@@ -29,10 +29,17 @@ for (const driver of DRIVERS) {
             const timedOut = spawn(() => catching(l.accept({ timeout: 10 })));
             const ac = new AbortController();
             const aborted = spawn(() => catching(l.accept({ signal: ac.signal })));
-            yield* until(() => acceptors(l).length === 2, 'both accepts to park');
-            yield* wait(clock.advance(10));
-            ac.abort();
+            const parked = (t: { id: number }): boolean => waitingOn(t.id) === 'net.listener.accept';
+            yield* until(() => parked(timedOut) && parked(aborted) && acceptors(l).length === 2, 'both accepts to park');
+            yield* wait(clock.advance(9));
+            yield* turn();
+            expect(parked(timedOut)).toBe(true); // 1 ms before its deadline: still waiting
+            expect(acceptors(l)).toHaveLength(2);
+            yield* wait(clock.advance(1));
             expect(yield* timedOut).toBeInstanceOf(TimeoutError);
+            expect(acceptors(l)).toHaveLength(1); // only the accept still parked
+            expect(parked(aborted)).toBe(true);
+            ac.abort();
             expect(yield* aborted).toBeInstanceOf(AbortedError);
             expect(acceptors(l)).toHaveLength(0);
           }
@@ -59,10 +66,15 @@ for (const driver of DRIVERS) {
           // Timed-out writes behind it: each waits for the queued bytes, then gives up.
           for (let i = 0; i < 5; i++) {
             const w = spawn(() => catching(c.write('x', { timeout: 10 })));
-            yield* until(() => flushers(c).length === 2, 'the write to park');
-            yield* wait(clock.advance(10));
+            yield* until(() => waitingOn(w.id) === 'net.stream.write' && flushers(c).length === 2, 'the write to park');
+            yield* wait(clock.advance(9));
+            yield* turn();
+            expect(waitingOn(w.id)).toBe('net.stream.write'); // 1 ms before its deadline: still waiting
+            expect(flushers(c)).toHaveLength(2);
+            yield* wait(clock.advance(1));
             expect(yield* w).toBeInstanceOf(TimeoutError);
             expect(flushers(c)).toHaveLength(1); // only the parked writer
+            expect(waitingOn(writer.id)).toBe('net.stream.write');
           }
           yield* writer.halt();
           expect(flushers(c)).toHaveLength(0);
