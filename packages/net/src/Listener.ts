@@ -37,7 +37,8 @@ export interface UnixListenOptions extends StreamOptions, WaitOptions {
   /**
    * File system path of the socket (removed again when the listener closes): at most
    * 107 bytes (UTF-8) on Linux, 103 on macOS and the BSDs (the kernel's `sun_path`
-   * limit, without the terminating NUL).
+   * limit, without the terminating NUL), with no NUL byte (abstract socket names are not
+   * supported).
    */
   path: string;
   /** Length of the kernel's queue of connections not accepted yet: an integer from 0 to 2^31-1; `0` or none: 511. */
@@ -266,8 +267,8 @@ function* connection(conn: Stream, handler: (conn: Stream) => Operation<void>): 
  * Bad options throw `InvalidArgumentError` (from `@rioco/core`, code `INVALID_ARGUMENT`)
  * at the call, before any socket exists: a port outside 0..65535, a `backlog` that is
  * not an integer from 0 to 2^31-1, an option that should be a boolean and is not, a Unix
- * socket path longer than the system allows, or both a `path` and TCP options (`host`,
- * `port`, `ipv6Only`, `reusePort`).
+ * socket path longer than the system allows or containing a NUL byte, or both a `path`
+ * and TCP options (`host`, `port`, `ipv6Only`, `reusePort`).
  *
  * @example
  * ```ts

@@ -49,7 +49,8 @@ export interface TcpConnectOptions extends StreamOptions, WaitOptions {
 export interface UnixConnectOptions extends StreamOptions, WaitOptions {
   /**
    * Path of the listening socket: at most 107 bytes (UTF-8) on Linux, 103 on macOS and
-   * the BSDs (the kernel's `sun_path` limit, without the terminating NUL).
+   * the BSDs (the kernel's `sun_path` limit, without the terminating NUL), with no NUL
+   * byte (abstract socket names are not supported).
    */
   path: string;
 }
@@ -67,8 +68,8 @@ export interface UnixConnectOptions extends StreamOptions, WaitOptions {
  * Bad options throw `InvalidArgumentError` (from `@rioco/core`, code `INVALID_ARGUMENT`)
  * at the call, before any socket exists: a port outside 1..65535, a `localAddress` that
  * is not an IP address, a `family` other than 4 or 6, a non-boolean `noDelay` or
- * `keepAlive`, a Unix socket path longer than the system allows, or both a `path` and
- * TCP options (`host`, `port`, …).
+ * `keepAlive`, a Unix socket path longer than the system allows or containing a NUL
+ * byte, or both a `path` and TCP options (`host`, `port`, …).
  *
  * @example
  * ```ts

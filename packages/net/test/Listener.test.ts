@@ -405,6 +405,21 @@ for (const driver of DRIVERS) {
           yield* until(() => readdirSync(dir).length === 0, 'the socket file to be removed');
         }));
 
+      it('rejects a path with a NUL byte (it would name a shorter path, or an abstract one) before creating anything', () =>
+        runTest(function* () {
+          const dir = mkdtempSync(join(tmpdir(), 'rioco-net-'));
+          const before = openFds();
+          for (const path of [join(dir, 'a\0b'), '\0abstract', `${join(dir, 'c')}\0`]) {
+            const nulAt = new RegExp(`NUL byte at index ${path.indexOf('\0')}`);
+            expect(() => listen({ path })).toThrow(InvalidArgumentError);
+            expect(() => listen({ path })).toThrow(nulAt);
+            expect(() => connect({ path })).toThrow(InvalidArgumentError);
+            expect(() => connect({ path })).toThrow(nulAt);
+          }
+          expect(readdirSync(dir)).toEqual([]); // no socket file at the truncated path
+          expect(openFds()).toBe(before);
+        }));
+
       it('a taken path fails with AddressInUseError', () =>
         runTest(function* () {
           const path = tmpSocketPath();

@@ -50,6 +50,16 @@ export const MAX_UNIX_PATH_BYTES =
 
 export function checkPath(path: unknown, what: string): string {
   if (typeof path !== 'string' || path === '') throw new InvalidArgumentError(`${what}: path must be a non-empty string`);
+  // The kernel ends a file system path at its first NUL, so "/tmp/a\0b" would bind or
+  // reach "/tmp/a"; a leading NUL names Linux's abstract namespace, which the native
+  // driver cannot express (it passes C strings). Both drivers reject either.
+  const nul = path.indexOf('\0');
+  if (nul >= 0) {
+    throw new InvalidArgumentError(
+      `${what}: the Unix socket path has a NUL byte at index ${nul}; a path must not contain NUL ` +
+        `(abstract socket names are not supported): ${JSON.stringify(path.length > 60 ? `${path.slice(0, 60)}…` : path)}`,
+    );
+  }
   const bytes = Buffer.byteLength(path);
   if (bytes > MAX_UNIX_PATH_BYTES) {
     throw new InvalidArgumentError(
