@@ -643,6 +643,49 @@ describe('bad input', () => {
     expect((err as Error).message).toMatch(/not an operation/);
   });
 
+  it('bodies run through the iterator protocol they define: own next or [Symbol.iterator] on a generator function, or any iterable', async () => {
+    // spawn() tells plain generators apart without reading their properties (see
+    // isPlainGenerator); anything else must still be driven through its own methods.
+    const calls: string[] = [];
+    function* counted(): Operation<number> {
+      yield* yieldNow();
+      return 1;
+    }
+    const ownNext = counted.prototype as { next?: (this: Generator, v: unknown) => IteratorResult<unknown> };
+    const builtinNext = Object.getPrototypeOf(ownNext).next as (this: Generator, v: unknown) => IteratorResult<unknown>;
+    ownNext.next = function (this: Generator, v: unknown) {
+      calls.push('own next');
+      return builtinNext.call(this, v);
+    };
+    function* swapped(): Operation<number> {
+      return 2;
+    }
+    (swapped.prototype as { [Symbol.iterator]?: () => Iterator<unknown> })[Symbol.iterator] = function () {
+      calls.push('own iterator');
+      return (function* () {
+        yield* yieldNow();
+        return 3;
+      })();
+    };
+    const iterable: Operation<number> = {
+      *[Symbol.iterator]() {
+        calls.push('iterable');
+        yield* yieldNow();
+        return 4;
+      },
+    };
+    await runTest(function* () {
+      expect(yield* spawn(counted)).toBe(1);
+      expect(yield* spawn(swapped)).toBe(3);
+      expect(yield* spawn(iterable)).toBe(4);
+      expect(yield* spawn(function* () {
+        return 5;
+      })).toBe(5);
+    });
+    // counted: next runs at the start and after the yield; swapped's own iterator replaced its body.
+    expect(calls).toEqual(['own next', 'own next', 'own iterator', 'iterable']);
+  });
+
   it('a plain yield (not yield*) is rejected at the yield site', async () => {
     // The type system already rejects this; the runtime must too.
     const err = await run((function* () {
