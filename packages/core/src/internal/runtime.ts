@@ -841,9 +841,7 @@ export class Runtime implements Scheduler {
     f.wait = CHILDREN_WAIT;
     f.value = undefined; // nothing to tear down
     f.epoch++;
-    const base = f.slot * SLOT_WORDS;
-    this.table.i32[base + F_STATE] = S_PARKED;
-    this.table.i32[base + F_REASON] = REASON_CHILDREN.id;
+    if (this.shared) this.markTable(f, S_PARKED, REASON_CHILDREN.id);
   }
 
   /**
@@ -917,14 +915,17 @@ export class Runtime implements Scheduler {
     const epoch = ++f.epoch;
     f.wait = s;
     f.st = S_PARKED;
-    if (this.shared) {
-      const base = f.slot * SLOT_WORDS;
-      const i32 = this.table.i32;
-      i32[base + F_STATE] = S_PARKED;
-      i32[base + F_REASON] = s.reason.id;
-      this.table.f64[f.slot * 8 + D_SINCE] = this.coarseNow;
-    }
+    if (this.shared) this.markTable(f, S_PARKED, s.reason.id);
     return epoch;
+  }
+
+  /** The shared table's view of `f` entering `state` (see `shared`). */
+  private markTable(f: Fiber<unknown>, state: number, reason: number): void {
+    const base = f.slot * SLOT_WORDS;
+    const i32 = this.table.i32;
+    i32[base + F_STATE] = state;
+    i32[base + F_REASON] = reason;
+    this.table.f64[f.slot * 8 + D_SINCE] = this.coarseNow;
   }
 
   /** Park `f` on a timer entry that resumes it itself (see TimerWaitOp). */
@@ -998,9 +999,7 @@ export class Runtime implements Scheduler {
       return;
     }
     f.st = S_CHILDREN;
-    const base = f.slot * SLOT_WORDS;
-    this.table.i32[base + F_STATE] = S_CHILDREN;
-    this.table.i32[base + F_REASON] = REASON_CHILDREN.id;
+    if (this.shared) this.markTable(f, S_CHILDREN, REASON_CHILDREN.id);
     // A fiber that failed (or was cancelled after its body ended) cancels its children;
     // children spawned by cleanup code (CLEANING) run to completion.
     if ((f.flags & (CANCEL | CLEANING)) === CANCEL) this.cancelFiber(f.lastChild);
