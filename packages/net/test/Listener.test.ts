@@ -20,6 +20,7 @@ import {
 } from '@rioco/net';
 import {
   DRIVERS,
+  abortedWhileParked,
   SteppedClock,
   catching,
   hasPendingConnection,
@@ -101,20 +102,11 @@ for (const driver of DRIVERS) {
       it('an accept aborted through its signal fails with AbortedError, and the listener accepts the next connection', () =>
         runTest(function* () {
           using l = yield* listen({ host: '127.0.0.1', port: 0 });
-          const ac = new AbortController();
-          const acceptor = spawn(function* () {
-            return yield* catching(l.accept({ signal: ac.signal }));
-          });
-          yield* until(() => waitingOn(acceptor.id) === 'net.listener.accept', 'the acceptor to park');
-          ac.abort(new Error('stop'));
-          const e = yield* acceptor;
-          expect(e).toBeInstanceOf(AbortedError);
-          expect(e).toMatchObject({ code: 'ABORTED' });
-          expect((e as Error).cause).toEqual(new Error('stop'));
+          const aborted = yield* abortedWhileParked('net.listener.accept', (signal) => l.accept({ signal }));
           // With the signal already aborted, accept fails at once and takes nothing.
           using c = yield* connect({ host: '127.0.0.1', port: portOf(l) });
           yield* until(() => hasPendingConnection(l), 'the connection to wait at the listener');
-          expect(yield* catching(l.accept({ signal: ac.signal }))).toBeInstanceOf(AbortedError);
+          expect(yield* catching(l.accept({ signal: aborted }))).toBeInstanceOf(AbortedError);
           // The next accept gets that connection.
           using s = yield* l.accept();
           expect(s.remoteAddress).toEqual(c.localAddress);

@@ -11,7 +11,7 @@ import {
   bindUdp,
   type UdpSocket,
 } from '@rioco/net';
-import { SteppedClock, catching, openFds, timesOutAt, turn, until, waitingOn } from './helpers.js';
+import { SteppedClock, abortedWhileParked, catching, openFds, timesOutAt, turn, until, waitingOn } from './helpers.js';
 
 /** Datagrams queued for the socket's next recv (white-box). */
 function queuedOn(s: UdpSocket): number {
@@ -112,21 +112,12 @@ describe('UdpSocket', () => {
     runTest(function* () {
       using a = yield* bindUdp({ host: '127.0.0.1' });
       using b = yield* bindUdp({ host: '127.0.0.1' });
-      const ac = new AbortController();
-      const r = spawn(function* () {
-        return yield* catching(b.recv({ signal: ac.signal }));
-      });
-      yield* until(() => waitingOn(r.id) === 'net.udp.recv', 'the receiver to park');
-      ac.abort(new Error('stop'));
-      const e = yield* r;
-      expect(e).toBeInstanceOf(AbortedError);
-      expect(e).toMatchObject({ code: 'ABORTED' });
-      expect((e as Error).cause).toEqual(new Error('stop'));
+      const aborted = yield* abortedWhileParked('net.udp.recv', (signal) => b.recv({ signal }));
       // Datagrams sent after the abort are all there for the next recvs, in order; a recv
       // with the already aborted signal fails at once and takes none of them.
       yield* a.send(b.localAddress, 'one');
       yield* until(() => queuedOn(b) === 1, 'the datagram to be queued');
-      expect(yield* catching(b.recv({ signal: ac.signal }))).toBeInstanceOf(AbortedError);
+      expect(yield* catching(b.recv({ signal: aborted }))).toBeInstanceOf(AbortedError);
       yield* a.send(b.localAddress, 'two');
       expect((yield* b.recv()).bytes.toString()).toBe('one');
       expect((yield* b.recv()).bytes.toString()).toBe('two');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { socketReactor, spawn, useScheduler, wait, type Operation } from '@rioco/core';
 import type { Socket as NetSocket } from 'node:net';
 import { SteppedClock } from './steppedClock.js';
-import { connect, listen, SocketClosedError, TimeoutError, type InetAddress, type Listener, type NetError, type Stream } from '@rioco/net';
+import { AbortedError, connect, listen, SocketClosedError, TimeoutError, type InetAddress, type Listener, type NetError, type Stream } from '@rioco/net';
 
 /** Run `op`, returning its error (or undefined when it succeeds). */
 export function* catching(op: Operation<unknown>): Operation<unknown> {
@@ -216,4 +216,22 @@ export function* timesOutAt(clock: SteppedClock, ms: number, reason: string, cal
   expect(outcome).toBeInstanceOf(TimeoutError); // at the deadline: timed out
   yield* t;
   expect((outcome as NetError).code).toBe('TIMED_OUT');
+}
+
+/**
+ * Run `call(signal)` in a fiber until it is parked on `reason`, abort the signal, and check
+ * that the call failed with AbortedError (code ABORTED) carrying the abort reason as its
+ * cause. Returns the aborted signal, for a next call that must fail at once.
+ */
+export function* abortedWhileParked(reason: string, call: (signal: AbortSignal) => Operation<unknown>): Operation<AbortSignal> {
+  const ac = new AbortController();
+  const t = spawn(() => catching(call(ac.signal)));
+  yield* until(() => waitingOn(t.id) === reason, `the call to park on ${reason}`);
+  const why = new Error('stop');
+  ac.abort(why);
+  const e = yield* t;
+  expect(e).toBeInstanceOf(AbortedError);
+  expect(e).toMatchObject({ code: 'ABORTED' });
+  expect((e as Error).cause).toBe(why);
+  return ac.signal;
 }
