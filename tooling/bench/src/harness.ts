@@ -107,6 +107,16 @@ export function report(title: string, rows: Row[], baseline: string, higherIsBet
   }
 }
 
+/**
+ * Each round's ratio to the baseline measured in the same round, as "median (min-max)".
+ * The rows of a round run seconds apart, so the VM's slow stretches, which last longer,
+ * mostly cancel out of these; the ratio of the medians keeps them.
+ */
+export function pairedRatios(row: readonly number[], base: readonly number[]): string {
+  const q = row.map((x, i) => x / base[i]).sort((a, b) => a - b);
+  return `${median(q).toFixed(2)}x (${q[0].toFixed(2)}-${q[q.length - 1].toFixed(2)})`;
+}
+
 function fmt(v: number): string {
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
@@ -185,10 +195,16 @@ export async function runSuite(header: string, tables: BenchTable[]): Promise<vo
         (results.get(r) ?? results.set(r, []).get(r)!).push(JSON.parse(line[1]) as RowResult);
       }
     }
+    const base = picked.find(({ row }) => row.name === table.baseline);
     const rows: Row[] = picked.map(({ row, r }) => {
-      const rs = [...(results.get(r) as RowResult[])].sort((a, b) => a.value - b.value);
+      const byRound = results.get(r) as RowResult[];
+      const rs = [...byRound].sort((a, b) => a.value - b.value);
       const mid = rs[(rs.length - 1) >> 1]; // the median round (lower middle for even counts)
       const spread: Record<string, string> = rs.length > 1 ? { rounds: `${fmt(rs[0].value)}..${fmt(rs[rs.length - 1].value)}` } : {};
+      if (rs.length > 1 && base !== undefined && base.r !== r) {
+        const baseByRound = results.get(base.r) as RowResult[];
+        spread.per_round = pairedRatios(byRound.map((x) => x.value), baseByRound.map((x) => x.value));
+      }
       return { name: row.name, value: mid.value, unit: table.unit, extra: { ...mid.extra, ...spread } };
     });
     report(table.title, rows, table.baseline, table.higherIsBetter);

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, spawn, type Operation } from '@rioco/core';
 import { listen, NetError, type InetAddress, type Stream } from '@rioco/net';
-import { median, report, type Row } from '../harness.js';
+import { median, pairedRatios, report, type Row } from '../harness.js';
 import { announce, cpuMicros, hasTaskset, pinned, startServe } from '../procs.js';
 
 type Kind = 'rioco' | 'node-callbacks' | 'async-await';
@@ -175,9 +175,6 @@ async function main(): Promise<void> {
     const rows: Row[] = kinds.map(([name]) => {
       const xs = samples.get(name)!;
       const tput = median(xs.map((x) => x.msgs_per_s));
-      // Each round's ratio to the floor run right after it: the VM's speed shifts between
-      // rounds cancel out of these, not out of the ratio of medians.
-      const paired = xs.map((x, r) => x.msgs_per_s / floors[r]).sort((a, b) => a - b);
       return {
         name,
         value: tput,
@@ -187,8 +184,9 @@ async function main(): Promise<void> {
           p99_us: median(xs.map((x) => x.lat_us.p99)).toFixed(0),
           server_cpu_us_per_msg: median(xs.map((x) => x.cpu_us_per_msg ?? Number.NaN)).toFixed(2),
           vs_C: (tput / floor).toFixed(2),
+          // Each round's ratio to the floor run right after it (see pairedRatios).
           ...(rounds > 1 && {
-            vs_C_per_round: `${median(paired).toFixed(2)} (${paired[0].toFixed(2)}-${paired[paired.length - 1].toFixed(2)})`,
+            vs_C_per_round: pairedRatios(xs.map((x) => x.msgs_per_s), floors),
           }),
         },
       };
