@@ -61,4 +61,9 @@ const result = await run(function* () {
 });
 
 assert.deepEqual(result, { total: 6, back: 'ping' });
+
+// Internals stay private: the exports maps close `internal/*`.
+for (const p of ['core', 'sync', 'timers', 'net']) {
+  await assert.rejects(import(`@rioco/${p}/internal/index.js`), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+}
 console.log('packed packages: ok', JSON.stringify(result));
