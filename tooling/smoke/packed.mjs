@@ -3,7 +3,9 @@
 // rewrites workspace: ranges to versions), stages the platform package with the built
 // native library as the release pipeline does, installs the tarballs with npm into an
 // empty project outside the monorepo (koffi comes from the registry), type-checks a
-// consumer program against the packed .d.ts files and runs it (consumer/smoke.ts).
+// consumer program against the packed .d.ts files and runs it (consumer/smoke.ts); then
+// runs it again without the platform package, on the library compiled from the sources
+// @rioco/core ships (what a user on another platform does).
 //
 // Catches what the monorepo's own tests cannot see: a file missing from `files`, an
 // export that resolves only through the `@rioco/source` condition, a .d.ts that does not
@@ -40,8 +42,13 @@ function checkMaps(dir) {
   return missing;
 }
 
+// The library must be found the way a user's install finds it, not through an override.
+const env = { ...process.env };
+delete env.RIOCO_NATIVE_PATH;
+delete env.RIOCO_NATIVE_SKIP;
+
 function sh(cmd, args, cwd) {
-  return execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  return execFileSync(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 }
 
 if (!existsSync(lib)) {
@@ -69,7 +76,7 @@ try {
     deps[name] = `file:${join(tarballs, t)}`;
   }
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: deps }, null, 2));
-  for (const f of ['smoke.ts', 'tsconfig.json']) copyFileSync(join(root, 'tooling', 'smoke', 'consumer', f), join(consumer, f));
+  for (const f of ['smoke.ts', 'tsconfig.json', 'unavailable.mjs']) copyFileSync(join(root, 'tooling', 'smoke', 'consumer', f), join(consumer, f));
 
   console.log(`packed: installing ${Object.keys(deps).join(', ')} into ${consumer}`);
   sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], consumer);
@@ -77,6 +84,18 @@ try {
   if (broken.length > 0) throw new Error(`source maps name files the packages do not ship:\n  ${broken.slice(0, 10).join('\n  ')}`);
   // Node's types from the monorepo: the consumer installs only what a user of Rioco needs.
   sh(process.execPath, [tsc, '-p', consumer, '--typeRoots', join(root, 'node_modules', '@types')], consumer);
+  process.stdout.write(sh(process.execPath, [join(consumer, 'dist', 'smoke.js')], consumer));
+
+  // A platform without a prebuilt package: the library compiles from the sources
+  // @rioco/core ships, into the place the loader tries after the platform package.
+  // The error says how, and doing exactly what it says works.
+  rmSync(join(consumer, 'node_modules', '@rioco', 'core-linux-x64-gnu'), { recursive: true });
+  const err = JSON.parse(sh(process.execPath, [join(consumer, 'unavailable.mjs')], consumer));
+  const fix = /`node ([^`]+)`/.exec(err.message ?? '');
+  if (err.code !== 'NATIVE_UNAVAILABLE' || fix === null) {
+    throw new Error(`without the platform package, native: true should fail with NATIVE_UNAVAILABLE naming a build command; got ${JSON.stringify(err)}`);
+  }
+  process.stdout.write(sh(process.execPath, [fix[1]], consumer));
   process.stdout.write(sh(process.execPath, [join(consumer, 'dist', 'smoke.js')], consumer));
 } finally {
   if (keep) console.log(`packed: kept ${tmp}`);

@@ -14,8 +14,8 @@ function* echo(conn: Stream): Operation<void> {
 }
 
 const result = await run(function* () {
-  // The native library came from the platform package: nothing else ships it.
-  assert.notEqual(socketReactor(), null, 'the native library did not load from @rioco/core-linux-x64-gnu');
+  // The native library loaded: from the platform package, or built from the shipped sources.
+  assert.notEqual(socketReactor(), null, 'the native library did not load');
   assert.match(dumpFibers(), /fiber/);
 
   // sync: a channel between two fibers, a mutex, a select with a timeout.

@@ -132,6 +132,11 @@ export function devBuildPath(): string {
   return fileURLToPath(new URL(`../../../native/build/${libraryFileName()}`, import.meta.url));
 }
 
+/** The build script next to the dev build: it writes `devBuildPath()` (in a checkout or an installed package). */
+function buildScriptPath(): string {
+  return fileURLToPath(new URL('../../../native/build.mjs', import.meta.url));
+}
+
 interface Attempt {
   source: string;
   path: string | undefined;
@@ -239,7 +244,7 @@ function unavailable(attempts: readonly Attempt[], cause: unknown): RiocoError {
     ? 'To fix: point RIOCO_NATIVE_PATH at a built librioco (`pnpm --filter @rioco/core build` writes ' +
       'packages/core/native/build/librioco.so), or unset it to use the platform package or the dev build.'
     : `To fix: install ${platformPackageName()} (your package manager skips it on other platforms), ` +
-      'or build the library in a checkout with `pnpm --filter @rioco/core build` (needs a C compiler), ' +
+      `or compile the library from the sources @rioco/core ships with \`node ${buildScriptPath()}\` (needs a C compiler), ` +
       'or set RIOCO_NATIVE_PATH to a built librioco.';
   return new RiocoError(
     'NATIVE_UNAVAILABLE',
