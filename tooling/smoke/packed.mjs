@@ -76,14 +76,17 @@ try {
     deps[name] = `file:${join(tarballs, t)}`;
   }
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: deps }, null, 2));
-  for (const f of ['smoke.ts', 'tsconfig.json', 'unavailable.mjs']) copyFileSync(join(root, 'tooling', 'smoke', 'consumer', f), join(consumer, f));
+  for (const f of ['smoke.ts', 'tsconfig.json', 'tsconfig.bundler.json', 'unavailable.mjs']) copyFileSync(join(root, 'tooling', 'smoke', 'consumer', f), join(consumer, f));
 
   console.log(`packed: installing ${Object.keys(deps).join(', ')} into ${consumer}`);
   sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], consumer);
   const broken = packages.flatMap((p) => checkMaps(join(consumer, 'node_modules', '@rioco', p)).map((m) => `@rioco/${p}: ${m}`));
   if (broken.length > 0) throw new Error(`source maps name files the packages do not ship:\n  ${broken.slice(0, 10).join('\n  ')}`);
   // Node's types from the monorepo: the consumer installs only what a user of Rioco needs.
-  sh(process.execPath, [tsc, '-p', consumer, '--typeRoots', join(root, 'node_modules', '@types')], consumer);
+  const typeRoots = join(root, 'node_modules', '@types');
+  // What a bundler's users resolve (the `types` condition without Node's rules), then Node's.
+  sh(process.execPath, [tsc, '-p', join(consumer, 'tsconfig.bundler.json'), '--typeRoots', typeRoots], consumer);
+  sh(process.execPath, [tsc, '-p', consumer, '--typeRoots', typeRoots], consumer);
   process.stdout.write(sh(process.execPath, [join(consumer, 'dist', 'smoke.js')], consumer));
 
   // A platform without a prebuilt package: the library compiles from the sources
