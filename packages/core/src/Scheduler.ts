@@ -39,7 +39,12 @@ export interface SuspendOptions {
    * {@link waitReason} created once at module load: a string is interned on every call.
    */
   reason?: WaitReason | string;
-  /** The object waited on (a channel, a mutex), for lock-order analysis by `@rioco/debug`. */
+  /**
+   * The object waited on (a channel, a mutex), shown in dumps and deadlock reports. When
+   * it has a `holder` (a fiber id) or `holders` (fiber ids) property, as `@rioco/sync`'s
+   * locks do, a {@link DeadlockError} follows it to the fibers holding it and names the
+   * wait-for cycles (see `DeadlockError.cycles`).
+   */
   target?: object;
   /**
    * `true` when only another fiber of the same runtime can resume this wait (joins,

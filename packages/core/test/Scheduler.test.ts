@@ -7,6 +7,7 @@ import {
   suspend,
   yieldNow,
   useScheduler,
+  currentFiber,
   FiberLocal,
   DeadlockError,
   LeakError,
@@ -224,7 +225,98 @@ describe('deadlock report', () => {
       ['consumer', 'channel.recv'],
     ]);
     expect(d.message).toMatch(/consumer: waiting on channel.recv/);
+    expect(d.fibers.map((f) => f.waitingFor)).toEqual([[], []]);
+    expect(d.cycles).toEqual([]);
+    expect(d.message).not.toMatch(/cycle|blocked by/);
     expect(cleaned).toEqual(['consumer']);
+  });
+
+  /** Park on `target` until cancelled (no one resumes it). */
+  const holdOn = (target: object, reason = 'lock') => suspend<void>(() => {}, { reason, target, internal: true });
+  const deadlock = (body: () => Operation<unknown>) =>
+    run(body).then(
+      () => {
+        throw new Error('expected a deadlock');
+      },
+      (e: unknown) => e as DeadlockError,
+    );
+
+  it('follows the holders of wait targets and names the wait-for cycles', async () => {
+    const ids: Record<string, number> = {};
+    const l1 = { name: 'L1', holder: 0 };
+    const l2 = { name: 'L2', holders: [] as number[] };
+    const own = { name: 'own', holder: 0 };
+    const d = await deadlock(function* () {
+      const a = spawn(function* () { yield* holdOn(l2); }, { name: 'a' });
+      const b = spawn(function* () { yield* holdOn(l1); }, { name: 'b' });
+      const c = spawn(function* () { yield* holdOn(own); }, { name: 'c' });
+      Object.assign(ids, { a: a.id, b: b.id, c: c.id });
+      l1.holder = a.id; // a holds L1 and waits for L2, which b holds: a lock-order inversion
+      l2.holders = [b.id, 999_999]; // a holder that is not parked adds no edge to a cycle
+      own.holder = c.id; // c waits for a lock it holds itself
+      yield* a;
+    });
+    expect(d).toBeInstanceOf(DeadlockError);
+    const by = new Map(d.fibers.map((f) => [f.name, f.waitingFor]));
+    expect(by.get('a')).toEqual([ids.b, 999_999]);
+    expect(by.get('b')).toEqual([ids.a]);
+    expect(by.get('c')).toEqual([ids.c]);
+    expect(by.get('main')).toEqual([ids.a]); // it joins a
+    expect(d.cycles).toEqual([[ids.a, ids.b], [ids.c]]);
+    expect(d.message).toContain(`#${ids.a} a: waiting on lock (L2), blocked by #${ids.b}, #999999`);
+    expect(d.message).toContain(`cycle: #${ids.a} a → #${ids.b} b → #${ids.a} a`);
+    expect(d.message).toContain(`cycle: #${ids.c} c → #${ids.c} c`);
+  });
+
+  it('cycles through a join and through a parent waiting for its children', async () => {
+    const ids: Record<string, number> = {};
+    const heldByMain = { name: 'M', holder: 0 };
+    const heldByParent = { name: 'P', holder: 0 };
+    const d = await deadlock(function* () {
+      ids.main = heldByMain.holder = (currentFiber() as FiberInfo).id;
+      const parent = spawn(
+        function* () {
+          ids.parent = heldByParent.holder = (currentFiber() as FiberInfo).id;
+          // Its body ends at once; it then waits for the child, which waits for it.
+          ids.child = spawn(function* () { yield* holdOn(heldByParent); }, { name: 'child' }).id;
+        },
+        { name: 'parent' },
+      );
+      const worker = spawn(function* () { yield* holdOn(heldByMain); }, { name: 'worker' });
+      ids.worker = worker.id;
+      yield* yieldNow();
+      yield* worker; // main joins the worker, which waits for a lock main holds
+      yield* parent;
+    });
+    expect(d.cycles).toEqual([[ids.main, ids.worker], [ids.parent, ids.child]]);
+    const by = new Map(d.fibers.map((f) => [f.name, f.waitingFor]));
+    expect(by.get('parent')).toEqual([ids.child]);
+    expect(by.get('main')).toEqual([ids.worker]);
+  });
+
+  it('a target whose holder getter throws adds no edge', async () => {
+    const target = {
+      get holder(): number {
+        throw new Error('not now');
+      },
+    };
+    const d = await deadlock(function* () {
+      spawn(function* () { yield* holdOn(target); }, { name: 'odd' });
+      yield* yieldNow();
+      yield* holdOn({});
+    });
+    expect(d.fibers.find((f) => f.name === 'odd')?.waitingFor).toEqual([]);
+    expect(d.cycles).toEqual([]);
+  });
+
+  it('a ring of 100k waits: found without deep recursion, printed in part', () => {
+    const n = 100_000;
+    const ring = Array.from({ length: n }, (_, i) => ({ id: i + 1, name: `f${i + 1}`, waitingOn: 'lock', waitingFor: [((i + 1) % n) + 1] }));
+    const err = new DeadlockError(ring);
+    expect(err.cycles).toHaveLength(1);
+    expect(err.cycles[0]).toHaveLength(n);
+    expect(err.cycles[0].slice(0, 3)).toEqual([1, 2, 3]);
+    expect(err.message).toMatch(/cycle: #1 f1 → #2 f2 → .* → #20 f20 → … 99980 more → #1 f1$/m);
   });
 
   it('no false report while an external wake source is pending', async () => {

@@ -220,7 +220,8 @@ describe('Mutex bad input', () => {
       g.release();
     }));
 
-  it('a lock-order deadlock is reported with both fibers and the mutexes they wait on', async () => {
+  it('a lock-order deadlock is reported with both fibers, the mutexes they wait on and the cycle', async () => {
+    const ids: number[] = [];
     const err = await run(function* () {
       const a = new Mutex({ name: 'A' });
       const b = new Mutex({ name: 'B' });
@@ -240,6 +241,7 @@ describe('Mutex bad input', () => {
         },
         { name: 'ba' },
       );
+      ids.push(t1.id, t2.id);
       yield* t1;
       yield* t2;
     }).then(
@@ -247,9 +249,25 @@ describe('Mutex bad input', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(DeadlockError);
-    const fibers = (err as DeadlockError).fibers;
-    expect(fibers).toContainEqual(expect.objectContaining({ name: 'ab', waitingOn: 'mutex.lock (B)' }));
-    expect(fibers).toContainEqual(expect.objectContaining({ name: 'ba', waitingOn: 'mutex.lock (A)' }));
+    const d = err as DeadlockError;
+    const [ab, ba] = ids;
+    expect(d.fibers).toContainEqual(expect.objectContaining({ name: 'ab', waitingOn: 'mutex.lock (B)', waitingFor: [ba] }));
+    expect(d.fibers).toContainEqual(expect.objectContaining({ name: 'ba', waitingOn: 'mutex.lock (A)', waitingFor: [ab] }));
+    expect(d.cycles).toEqual([[ab, ba]]);
+    expect(d.message).toContain(`cycle: #${ab} ab → #${ba} ba → #${ab} ab`);
+  });
+
+  it('a fiber locking a mutex it holds is a cycle of one', async () => {
+    let self = 0;
+    const err = await run(function* () {
+      const m = new Mutex({ name: 'M' });
+      const g = yield* m.lock();
+      self = m.holder as number;
+      yield* m.lock(); // not reentrant: waits for itself
+      g.release();
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeadlockError);
+    expect((err as DeadlockError).cycles).toEqual([[self]]);
   });
 });
 

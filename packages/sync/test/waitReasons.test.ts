@@ -4,7 +4,7 @@
  * park on a @rioco/sync primitive.
  */
 import { describe, it, expect } from 'vitest';
-import { runTest, spawn, useScheduler, type Operation } from '@rioco/core';
+import { DeadlockError, run, runTest, spawn, useScheduler, type Operation } from '@rioco/core';
 import { Barrier, Condvar, Mutex, Once, RwLock, Semaphore, WaitGroup, channel, select } from '@rioco/sync';
 import { Gate, settle } from './helpers.js';
 
@@ -148,4 +148,47 @@ describe('wait reasons and targets of parked fibers', () => {
         yield* settle();
       }));
   }
+});
+
+describe('deadlock reports follow who holds each lock', () => {
+  it('a wait-for cycle through a mutex, a rwlock, a semaphore and a once cell is named', async () => {
+    const ids: number[] = [];
+    const err = await run(function* () {
+      const m = new Mutex({ name: 'm' });
+      const rw = new RwLock({ name: 'rw' });
+      const sem = new Semaphore(1, { name: 'sem' });
+      const once = new Once<number>({ name: 'once' });
+      // Each takes its own lock, then (after all have) waits for the next one's.
+      const f1 = spawn(function* () {
+        using _m = yield* m.lock();
+        yield* settle();
+        using _r = yield* rw.read(); // held for writing by f2
+      });
+      const f2 = spawn(function* () {
+        using _w = yield* rw.write();
+        yield* settle();
+        using _p = yield* sem.acquire(); // held by f3
+      });
+      const f3 = spawn(function* () {
+        using _p = yield* sem.acquire();
+        yield* settle();
+        return yield* once.getOrInit(function* () { return 0; }); // f4 is initializing it
+      });
+      const f4 = spawn(function* () {
+        return yield* once.getOrInit(function* () {
+          yield* settle();
+          using _m = yield* m.lock(); // held by f1
+          return 1;
+        });
+      });
+      ids.push(f1.id, f2.id, f3.id, f4.id);
+      yield* f1;
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeadlockError);
+    const d = err as DeadlockError;
+    const [f1, f2, f3, f4] = ids;
+    expect(d.cycles).toEqual([[f1, f2, f3, f4]]);
+    const by = new Map(d.fibers.map((f) => [f.id, f.waitingFor]));
+    expect([by.get(f1), by.get(f2), by.get(f3), by.get(f4)]).toEqual([[f2], [f3], [f4], [f1]]);
+  });
 });

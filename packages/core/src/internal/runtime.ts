@@ -1268,7 +1268,7 @@ export class Runtime implements Scheduler {
     for (const fi of this.fibers()) {
       const f = fi as Fiber<unknown>;
       if (f.st === S_PARKED || f.st === S_CHILDREN) {
-        parked.push({ id: f.id, name: f.name ?? `fiber-${f.id}`, waitingOn: describeWait(f) });
+        parked.push({ id: f.id, name: f.name ?? `fiber-${f.id}`, waitingOn: describeWait(f), waitingFor: waitingFor(f) });
       }
     }
     const err = new DeadlockError(parked, detail);
@@ -1410,6 +1410,31 @@ function describeWait(f: Fiber<unknown>): string {
   const named = (t as { name?: unknown }).name;
   const tn = typeof named === 'string' && named ? named : t instanceof Fiber ? t.toString() : t.constructor?.name ?? 'object';
   return `${label} (${tn})`;
+}
+
+/**
+ * The fibers `f` waits for, as far as its wait says (see ParkedFiberInfo.waitingFor): its
+ * live children while it waits for them, the fiber it joins, or the `holder` / `holders`
+ * fiber ids its wait's target exposes (a user's target may throw from a getter: then none).
+ */
+function waitingFor(f: Fiber<unknown>): number[] {
+  if (f.st === S_CHILDREN) {
+    const kids: number[] = [];
+    for (let c = f.lastChild; c !== null; c = c.prevSibling) if (c.st !== S_DONE) kids.push(c.id);
+    return kids.reverse();
+  }
+  const t = f.waitTarget;
+  if (t === undefined) return [];
+  if (t instanceof Fiber) return [t.id];
+  const ids = new Set<number>();
+  try {
+    const { holder, holders } = t as { holder?: unknown; holders?: unknown };
+    if (typeof holder === 'number') ids.add(holder);
+    if (Array.isArray(holders)) for (const h of holders as unknown[]) if (typeof h === 'number') ids.add(h);
+  } catch {
+    return [];
+  }
+  return [...ids];
 }
 
 export function makeSuspension<T>(
