@@ -151,6 +151,36 @@ export class DeadlockError extends RiocoError {
 }
 
 /**
+ * A wait would close a wait-for cycle, so it fails at once instead of waiting forever
+ * (runtimes started with `lockCycles: true`). The other fibers of the cycle keep
+ * waiting; the failing fiber's `finally` blocks and `using` guards release what it holds,
+ * which lets them go on, as a database aborts one transaction of a deadlock.
+ *
+ * @remarks
+ * `fibers` lists the cycle from the fiber whose wait failed, each waiting for the next and
+ * the last for the first; `cycles` holds that one cycle of ids.
+ * @example
+ * ```ts
+ * try {
+ *   using g = yield* accounts.lock();
+ * } catch (e) {
+ *   if (e instanceof LockCycleError) console.error(e.message); // the cycle, fiber by fiber
+ * }
+ * ```
+ * @public
+ */
+export class LockCycleError extends DeadlockError {
+  constructor(cycle: readonly ParkedFiberInfo[]) {
+    super(cycle);
+    const lines = cycle.map((f) => `  #${f.id} ${f.name}: waiting on ${f.waitingOn}`);
+    this.message =
+      `deadlock: #${cycle[0].id} ${cycle[0].name} would wait forever: its wait closes a wait-for cycle of ` +
+      `${cycle.length} fiber(s), so it fails instead:\n${lines.join('\n')}\n` +
+      `  cycle: ${[...cycle, cycle[0]].map((f) => `#${f.id} ${f.name}`).join(' → ')}`;
+  }
+}
+
+/**
  * The cycles of the wait-for graph (edges: `waitingFor`, among the given fibers only),
  * one per back edge of a depth-first search, each rotated to start at its smallest id
  * and listed once. Iterative: a chain of 100k waiting fibers must not overflow the stack.

@@ -34,6 +34,7 @@ export {
   InvalidArgumentError,
   CancelledError,
   DeadlockError,
+  LockCycleError,
   LeakError,
   type CoreErrorCode,
   type ParkedFiberInfo,

@@ -38,6 +38,22 @@ export interface RunOptions {
    * has not turned for `loopStallMs`, to the `stall` hook (or stderr without one).
    */
   monitor?: { stuckFiberMs?: number; loopStallMs?: number };
+  /**
+   * Check every wait on a target that names its holders (the locks of `@rioco/sync`:
+   * `Mutex`, `RwLock`, `Semaphore`, `Once`) for a wait-for cycle through the parked
+   * fibers: two fibers locking two mutexes in opposite orders, a fiber locking a mutex it
+   * holds. The wait that would close one fails at once with a {@link LockCycleError}
+   * naming the cycle, while the rest of the program runs on. Without it a cycle is
+   * reported only once every fiber is stuck (a {@link DeadlockError}), which a server
+   * with a listener never is. A member of the cycle whose wait has a timeout would have
+   * ended it later; the cycle is reported anyway (it is a bug either way). Costs a walk
+   * along the holders on every wait that parks on such a target. Default `false`.
+   * @example
+   * ```ts
+   * await run(server, { lockCycles: true });
+   * ```
+   */
+  lockCycles?: boolean;
 }
 
 /**
@@ -68,6 +84,9 @@ export function startRuntime<T>(body: Body<T>, options: RunOptions = {}): Runtim
     seed = Number(process.env.RIOCO_SEED);
     if (!Number.isInteger(seed)) throw invalid(`RIOCO_SEED must be an integer, got "${process.env.RIOCO_SEED}"`);
   }
+  if (options.lockCycles !== undefined && typeof options.lockCycles !== 'boolean') {
+    throw invalid(`lockCycles must be a boolean, got ${String(options.lockCycles)}`);
+  }
   const native = options.native ?? (process.env.RIOCO_NATIVE === '1' ? 'auto' : false);
   if (native !== true && native !== false && native !== 'auto') throw invalid(`native must be true, false or 'auto'`);
   if (options.monitor !== undefined && native === false) {
@@ -90,6 +109,7 @@ export function startRuntime<T>(body: Body<T>, options: RunOptions = {}): Runtim
     budget: options.budget,
     hooks: options.hooks,
     tableMemory: makeMem,
+    lockCycles: options.lockCycles,
     onClose: () => {
       monitor?.stop();
     },

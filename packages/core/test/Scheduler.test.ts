@@ -10,6 +10,7 @@ import {
   currentFiber,
   FiberLocal,
   DeadlockError,
+  LockCycleError,
   LeakError,
   VirtualClock,
   Priority,
@@ -317,6 +318,50 @@ describe('deadlock report', () => {
     expect(err.cycles[0]).toHaveLength(n);
     expect(err.cycles[0].slice(0, 3)).toEqual([1, 2, 3]);
     expect(err.message).toMatch(/cycle: #1 f1 → #2 f2 → .* → #20 f20 → … 99980 more → #1 f1$/m);
+  });
+
+  it('lockCycles: a join that closes a cycle fails at once; so does a child waiting for its waiting parent', () =>
+    runTest(
+      function* () {
+        const me = (currentFiber() as FiberInfo).id;
+        const mine = { name: 'mine', holder: me };
+        const worker = spawn(function* () { yield* holdOn(mine); }, { name: 'worker' });
+        yield* yieldNow(); // the worker parks: main holds what it waits for, but runs
+        let err: unknown;
+        try {
+          yield* worker; // main would wait for the worker, which waits for main
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(LockCycleError);
+        expect((err as LockCycleError).cycles).toEqual([[me, worker.id]]);
+        expect((err as LockCycleError).fibers.map((f) => f.waitingFor)).toEqual([[worker.id], [me]]);
+        yield* worker.halt();
+
+        // A parent whose body has ended waits for its children; a child that then waits
+        // for a lock the parent holds would wait forever.
+        const seen: unknown[] = [];
+        const parent = spawn(function* () {
+          const held = { holder: (currentFiber() as FiberInfo).id };
+          spawn(function* () {
+            yield* yieldNow(); // the parent's body ends first
+            try {
+              yield* holdOn(held);
+            } catch (e) {
+              seen.push(e);
+            }
+          });
+        });
+        yield* parent;
+        expect(seen).toHaveLength(1);
+        expect(seen[0]).toBeInstanceOf(LockCycleError);
+        expect((seen[0] as LockCycleError).cycles[0]).toHaveLength(2);
+      },
+      { lockCycles: true },
+    ));
+
+  it('lockCycles must be a boolean', () => {
+    expect(() => run(function* () {}, { lockCycles: 'yes' as never })).toThrow(/lockCycles must be a boolean/);
   });
 
   it('no false report while an external wake source is pending', async () => {

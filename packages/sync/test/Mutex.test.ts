@@ -8,6 +8,7 @@ import {
   yieldNow,
   currentFiber,
   DeadlockError,
+  LockCycleError,
   InvalidArgumentError,
   type Task,
 } from '@rioco/core';
@@ -256,6 +257,86 @@ describe('Mutex bad input', () => {
     expect(d.cycles).toEqual([[ab, ba]]);
     expect(d.message).toContain(`cycle: #${ab} ab → #${ba} ba → #${ab} ab`);
   });
+
+  it('with lockCycles, the lock that closes a cycle fails at once and the other fiber goes on', () =>
+    runTest(
+      function* () {
+        const a = new Mutex({ name: 'A' });
+        const b = new Mutex({ name: 'B' });
+        const log: string[] = [];
+        let failed: unknown;
+        const ab = spawn(
+          function* () {
+            using _a = yield* a.lock();
+            yield* yieldNow();
+            using _b = yield* b.lock(); // parks: ba holds B, but is not parked yet
+            log.push('ab has both');
+          },
+          { name: 'ab' },
+        );
+        const ba = spawn(
+          function* () {
+            using _b = yield* b.lock();
+            yield* yieldNow();
+            try {
+              using _a = yield* a.lock(); // ab holds A and waits for B: a cycle
+              log.push('ba has both');
+            } catch (e) {
+              failed = e;
+            }
+            log.push('ba releases B');
+          },
+          { name: 'ba' },
+        );
+        yield* ab;
+        yield* ba;
+        expect(log).toEqual(['ba releases B', 'ab has both']);
+        expect(failed).toBeInstanceOf(LockCycleError);
+        const e = failed as LockCycleError;
+        expect(e).toBeInstanceOf(DeadlockError);
+        expect(e.code).toBe('DEADLOCK');
+        expect(e.fibers.map((f) => [f.id, f.waitingOn])).toEqual([
+          [ba.id, 'mutex.lock (A)'],
+          [ab.id, 'mutex.lock (B)'],
+        ]);
+        expect(e.cycles).toEqual([[ab.id, ba.id]]);
+        expect(e.message).toContain(`#${ba.id} ba would wait forever`);
+        expect(e.message).toContain(`cycle: #${ba.id} ba → #${ab.id} ab → #${ba.id} ba`);
+        // The failed wait left nothing behind: both mutexes are free, nobody is in line.
+        expect([a.locked, b.locked, a.waiters, b.waiters]).toEqual([false, false, [], []]);
+      },
+      { lockCycles: true },
+    ));
+
+  it('with lockCycles, relocking a held mutex fails at once and leaves the mutex as it was', () =>
+    runTest(
+      function* () {
+        const m = new Mutex({ name: 'M' });
+        const g = yield* m.lock();
+        const me = m.holder;
+        let err: unknown;
+        try {
+          yield* m.lock();
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(LockCycleError);
+        expect((err as LockCycleError).cycles).toEqual([[me]]);
+        expect([m.holder, m.waiters, g.held]).toEqual([me, [], true]);
+        g.release();
+        expect(m.locked).toBe(false);
+        // A chain that is no cycle (the holder is not parked) still just waits.
+        const g2 = yield* m.lock();
+        const waiter = spawn(function* () {
+          using _ = yield* m.lock();
+          return 'got it';
+        });
+        yield* yieldNow();
+        g2.release();
+        expect(yield* waiter).toBe('got it');
+      },
+      { lockCycles: true },
+    ));
 
   it('a fiber locking a mutex it holds is a cycle of one', async () => {
     let self = 0;

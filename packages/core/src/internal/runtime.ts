@@ -35,6 +35,7 @@
 import {
   CancelledError,
   DeadlockError,
+  LockCycleError,
   RiocoError,
   invalid,
   type ParkedFiberInfo,
@@ -456,6 +457,8 @@ export interface RuntimeOptions {
   tableMemory?: TableMemory | (() => TableMemory);
   /** Called when the runtime has finished and released everything. */
   onClose?: () => void;
+  /** Fail a wait that closes a wait-for cycle (see RunOptions.lockCycles). */
+  lockCycles?: boolean;
 }
 
 const liveRuntimes = new Set<Runtime>();
@@ -516,6 +519,8 @@ export class Runtime implements Scheduler {
    * created with (identity, priority, parent, name) and costs no store per switch.
    */
   private readonly shared: boolean;
+  /** Live fibers by id, kept only when waits are checked for wait-for cycles (lockCycles). */
+  private readonly byId: Map<number, Fiber<unknown>> | null;
   /** The fiber whose suspension's register() is running (a resume now is synchronous). */
   private registering: Fiber<unknown> | null = null;
   private syncResumed = false;
@@ -543,6 +548,7 @@ export class Runtime implements Scheduler {
     this.table = typeof tm === 'function' ? FiberTable.acquireKept(tm) : FiberTable.acquire(tm);
     this.shared = tm !== undefined;
     if (options.hooks) this.hooks = [options.hooks];
+    this.byId = options.lockCycles === true ? new Map() : null;
     this.coarseNow = performance.now();
     this.onClose = options.onClose;
     this.timers.onChange = () => this.armClock();
@@ -688,6 +694,7 @@ export class Runtime implements Scheduler {
     i32[base + F_ID] = f.id; // last: a reader sees a complete slot once ID is set
     this.live++;
     t.mem.header.i32[H_LIVE] = this.live;
+    if (this.byId !== null) this.byId.set(f.id, f);
     if (this.hooks !== null) for (const h of this.hooks) h.spawn?.(f);
     this.enqueue(f);
   }
@@ -902,12 +909,52 @@ export class Runtime implements Scheduler {
       return true;
     }
     f.value = td; // the teardown, while parked
+    if (this.byId !== null && s.target !== undefined) {
+      const cycle = this.cycleThrough(f);
+      if (cycle !== null) {
+        // Waiting would never end: undo the wait as a cancellation would, and fail it.
+        const err = new LockCycleError(cycle.map((id) => parkedInfo(id === f.id ? f : (this.byId as Map<number, Fiber<unknown>>).get(id) as Fiber<unknown>)));
+        this.releaseWait(f);
+        f.st = S_RUNNING;
+        f.mode = M_THROW;
+        f.value = err;
+        return true;
+      }
+    }
     if (s.external) {
       f.flags |= EXTERNAL;
       this.refs++;
     }
     if (this.hooks !== null) for (const h of this.hooks) h.park?.(f, f.waitingOn as string);
     return false;
+  }
+
+  /**
+   * The wait-for cycle that `f`, parked just now, closes: fiber ids from `f` on, each
+   * waiting for the next and the last for `f`; null when none. Only parked fibers have
+   * edges (one that runs or is ready can still release what it holds).
+   */
+  private cycleThrough(f: Fiber<unknown>): number[] | null {
+    const byId = this.byId as Map<number, Fiber<unknown>>;
+    const from = new Map<number, number>(); // fiber id -> the fiber whose edge reached it
+    const todo = [f.id];
+    while (todo.length > 0) {
+      const id = todo.pop() as number;
+      const g = id === f.id ? f : byId.get(id);
+      if (g === undefined || (g.st !== S_PARKED && g.st !== S_CHILDREN)) continue;
+      for (const to of waitingFor(g)) {
+        if (to === f.id) {
+          const path = [id];
+          for (let x = id; x !== f.id; ) path.push((x = from.get(x) as number));
+          return path.reverse();
+        }
+        if (!from.has(to)) {
+          from.set(to, id);
+          todo.push(to);
+        }
+      }
+    }
+    return null;
   }
 
   /** Record that `f` parks on `s` (fiber and table); returns the new park's epoch. */
@@ -1016,6 +1063,7 @@ export class Runtime implements Scheduler {
     const nameId = t.i32[base + F_NAME];
     if (nameId !== 0) t.mem.dropString(nameId);
     t.release(f.slot);
+    if (this.byId !== null) this.byId.delete(f.id);
     this.live--;
     t.mem.header.i32[H_LIVE] = this.live;
     if (this.hooks !== null) {
@@ -1268,7 +1316,7 @@ export class Runtime implements Scheduler {
     for (const fi of this.fibers()) {
       const f = fi as Fiber<unknown>;
       if (f.st === S_PARKED || f.st === S_CHILDREN) {
-        parked.push({ id: f.id, name: f.name ?? `fiber-${f.id}`, waitingOn: describeWait(f), waitingFor: waitingFor(f) });
+        parked.push(parkedInfo(f));
       }
     }
     const err = new DeadlockError(parked, detail);
@@ -1410,6 +1458,11 @@ function describeWait(f: Fiber<unknown>): string {
   const named = (t as { name?: unknown }).name;
   const tn = typeof named === 'string' && named ? named : t instanceof Fiber ? t.toString() : t.constructor?.name ?? 'object';
   return `${label} (${tn})`;
+}
+
+/** What a deadlock report says of a parked fiber. */
+function parkedInfo(f: Fiber<unknown>): ParkedFiberInfo {
+  return { id: f.id, name: f.name ?? `fiber-${f.id}`, waitingOn: describeWait(f), waitingFor: waitingFor(f) };
 }
 
 /**
