@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { runTest, forEachSeed, spawn, yieldNow, currentFiber, InvalidArgumentError, type Task } from '@rioco/core';
-import { Semaphore, OverReleaseError, type Permit } from '@rioco/sync';
+import { runTest, forEachSeed, spawn, yieldNow, currentFiber, InvalidArgumentError, LockCycleError, type Task } from '@rioco/core';
+import { Mutex, Semaphore, OverReleaseError, type Permit } from '@rioco/sync';
 import { SEEDS, MODEL_RUNS, Gate, settle, rng } from './helpers.js';
 
 describe('Semaphore', () => {
@@ -140,6 +140,67 @@ describe('Semaphore', () => {
       p[Symbol.dispose]();
       expect(s.available).toBe(2);
     }));
+});
+
+describe('Semaphore and lockCycles', () => {
+  it('a wait that any of several holders can end is no cycle: nothing fails, everyone finishes', () =>
+    runTest(
+      function* () {
+        const sem = new Semaphore(2, { name: 'pool' });
+        const m = new Mutex({ name: 'm' });
+        const release = new Gate();
+        const x = spawn(function* () {
+          using _p = yield* sem.acquire();
+          yield* settle();
+          using _m = yield* m.lock(); // z holds m and waits for a permit x holds, but y's will do
+          return 'x';
+        });
+        const y = spawn(function* () {
+          using _p = yield* sem.acquire();
+          yield* release.wait();
+          return 'y';
+        });
+        const z = spawn(function* () {
+          using _m = yield* m.lock();
+          yield* yieldNow();
+          using _p = yield* sem.acquire(); // both permits are out: wait for x or y
+          return 'z';
+        });
+        yield* settle(40); // x parks on m last
+        expect(sem.holders.sort()).toEqual([x.id, y.id].sort());
+        expect(m.waiters).toEqual([x.id]);
+        release.open(); // y gives its permit back: z goes on, then x
+        expect([yield* x, yield* y, yield* z]).toEqual(['x', 'y', 'z']);
+      },
+      { lockCycles: true },
+    ));
+
+  it('with a single holder the cycle is certain: the wait that closes it fails', () =>
+    runTest(
+      function* () {
+        const sem = new Semaphore(1, { name: 'one' });
+        const m = new Mutex({ name: 'm' });
+        const x = spawn(function* () {
+          using _p = yield* sem.acquire();
+          yield* settle();
+          try {
+            using _m = yield* m.lock(); // closes the cycle: z holds m and waits for x's permit
+          } catch (e) {
+            return e;
+          }
+        });
+        const z = spawn(function* () {
+          using _m = yield* m.lock();
+          yield* yieldNow();
+          using _p = yield* sem.acquire();
+        });
+        const err = yield* x;
+        expect(err).toBeInstanceOf(LockCycleError);
+        expect((err as LockCycleError).cycles).toEqual([[x.id, z.id]]);
+        yield* z; // x's permit came back as it unwound
+      },
+      { lockCycles: true },
+    ));
 });
 
 describe('Semaphore under the seeded scheduler', () => {

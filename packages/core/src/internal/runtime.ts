@@ -932,7 +932,8 @@ export class Runtime implements Scheduler {
   /**
    * The wait-for cycle that `f`, parked just now, closes: fiber ids from `f` on, each
    * waiting for the next and the last for `f`; null when none. Only parked fibers have
-   * edges (one that runs or is ready can still release what it holds).
+   * edges (one that runs or is ready can still release what it holds), and only edges a
+   * wait cannot end without (see waitingFor's `mustAll`), so a cycle found is a deadlock.
    */
   private cycleThrough(f: Fiber<unknown>): number[] | null {
     const byId = this.byId as Map<number, Fiber<unknown>>;
@@ -942,7 +943,7 @@ export class Runtime implements Scheduler {
       const id = todo.pop() as number;
       const g = id === f.id ? f : byId.get(id);
       if (g === undefined || (g.st !== S_PARKED && g.st !== S_CHILDREN)) continue;
-      for (const to of waitingFor(g)) {
+      for (const to of waitingFor(g, true)) {
         if (to === f.id) {
           const path = [id];
           for (let x = id; x !== f.id; ) path.push((x = from.get(x) as number));
@@ -1469,8 +1470,13 @@ function parkedInfo(f: Fiber<unknown>): ParkedFiberInfo {
  * The fibers `f` waits for, as far as its wait says (see ParkedFiberInfo.waitingFor): its
  * live children while it waits for them, the fiber it joins, or the `holder` / `holders`
  * fiber ids its wait's target exposes (a user's target may throw from a getter: then none).
+ *
+ * `mustAll`: only fibers that must all act before the wait can end. Children and a
+ * joined fiber must; so must a target's single holder. Several holders may each be
+ * enough alone (a semaphore's permits), so they are left out: a cycle through them is
+ * not certain to be a deadlock.
  */
-function waitingFor(f: Fiber<unknown>): number[] {
+function waitingFor(f: Fiber<unknown>, mustAll = false): number[] {
   if (f.st === S_CHILDREN) {
     const kids: number[] = [];
     for (let c = f.lastChild; c !== null; c = c.prevSibling) if (c.st !== S_DONE) kids.push(c.id);
@@ -1487,7 +1493,7 @@ function waitingFor(f: Fiber<unknown>): number[] {
   } catch {
     return [];
   }
-  return [...ids];
+  return mustAll && ids.size > 1 ? [] : [...ids];
 }
 
 export function makeSuspension<T>(
