@@ -105,8 +105,8 @@ const MAX_CYCLES = 5;
  * The root task fails with this error; its children are cancelled so cleanup runs.
  *
  * @remarks
- * The message lists each parked fiber with what it waits on and which fibers block it, then every
- * wait-for cycle among them: two fibers locking two mutexes in opposite orders, a fiber
+ * The message lists each parked fiber with what it waits on and which fibers block it,
+ * then every wait-for cycle among them: two fibers locking two mutexes in opposite orders, a fiber
  * locking a mutex it already holds, a fiber joining a task that waits for a lock the
  * joiner holds.
  * @example
@@ -172,6 +172,11 @@ export class DeadlockError extends RiocoError {
 export class LockCycleError extends DeadlockError {
   constructor(cycle: readonly ParkedFiberInfo[]) {
     super(cycle);
+    // The one cycle found, as DeadlockError lists cycles (from the smallest id); the base
+    // would also list cycles through waits that need only one of their holders.
+    const ids = cycle.map((f) => f.id);
+    const k = ids.indexOf(Math.min(...ids));
+    (this as { cycles: readonly (readonly number[])[] }).cycles = [[...ids.slice(k), ...ids.slice(0, k)]];
     const lines = cycle.map((f) => `  #${f.id} ${f.name}: waiting on ${f.waitingOn}`);
     this.message =
       `deadlock: #${cycle[0].id} ${cycle[0].name} would wait forever: its wait closes a wait-for cycle of ` +
