@@ -43,7 +43,10 @@ export interface SuspendOptions {
    * The object waited on (a channel, a mutex), shown in dumps and deadlock reports. When
    * it has a `holder` (a fiber id) or `holders` (fiber ids) property, as `@rioco/sync`'s
    * locks do, a {@link DeadlockError} follows it to the fibers holding it and names the
-   * wait-for cycles (see `DeadlockError.cycles`).
+   * wait-for cycles (see `DeadlockError.cycles`). `RunOptions.lockCycles` follows a
+   * target with several holders only when every one of them must release before a waiter
+   * can go on, and the target says so with `[Symbol.for('rioco.allHolders')]: true` (as
+   * `RwLock` does; a semaphore, whose waiters any holder may let in, does not).
    */
   target?: object;
   /**

@@ -46,9 +46,9 @@ export interface RunOptions {
    * naming the cycle, while the rest of the program runs on. Without it a cycle is
    * reported only once every fiber is stuck (a {@link DeadlockError}), which a server
    * with a listener never is. Only waits that cannot end without the fibers they wait
-   * for count: a join, a parent's wait for its children, a lock with one holder. A
-   * semaphore wait that any of several holders can end is not followed, so a cycle
-   * found is certain. A member of the cycle whose wait has a timeout would have
+   * for count: a join, a parent's wait for its children, a lock with one holder or one
+   * whose holders must all release (a `RwLock`'s readers). A semaphore wait that any of
+   * several holders can end is not followed, so a cycle found is certain. A member of the cycle whose wait has a timeout would have
    * ended it later; the cycle is reported anyway (it is a bug either way). Costs a walk
    * along the holders on every wait that parks on such a target. Default `false`.
    * @example

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { runTest, forEachSeed, spawn, yieldNow, currentFiber, InvalidArgumentError, type Task } from '@rioco/core';
-import { RwLock } from '@rioco/sync';
+import { runTest, forEachSeed, spawn, yieldNow, currentFiber, InvalidArgumentError, LockCycleError, type Task } from '@rioco/core';
+import { Mutex, RwLock } from '@rioco/sync';
 import { SEEDS, Gate, settle, rng } from './helpers.js';
 
 describe('RwLock', () => {
@@ -123,6 +123,40 @@ describe('RwLock', () => {
       w.release();
       expect(() => new RwLock(3 as never)).toThrow(InvalidArgumentError);
     }));
+});
+
+describe('RwLock and lockCycles', () => {
+  it('a writer behind two readers, one of which waits for the writer, is a cycle: the closing wait fails', () =>
+    runTest(
+      function* () {
+        const rw = new RwLock({ name: 'rw' });
+        const m = new Mutex({ name: 'm' });
+        const r1 = spawn(function* () {
+          using _r = yield* rw.read();
+          yield* settle();
+          try {
+            using _m = yield* m.lock(); // w holds m and waits for both readers, r1 among them
+          } catch (e) {
+            return e;
+          }
+        });
+        const r2 = spawn(function* () {
+          using _r = yield* rw.read();
+          yield* settle(20);
+        });
+        const w = spawn(function* () {
+          using _m = yield* m.lock();
+          yield* yieldNow();
+          using _w = yield* rw.write(); // needs r1 and r2 out
+        });
+        const err = yield* r1;
+        expect(err).toBeInstanceOf(LockCycleError);
+        expect((err as LockCycleError).cycles).toEqual([[r1.id, w.id].sort((a, b) => a - b)]);
+        yield* r2;
+        yield* w; // r1's read lock came back as it unwound; then r2's: the writer gets in
+      },
+      { lockCycles: true },
+    ));
 });
 
 describe('RwLock under the seeded scheduler', () => {

@@ -1461,6 +1461,9 @@ function describeWait(f: Fiber<unknown>): string {
   return `${label} (${tn})`;
 }
 
+/** A wait target's mark: every one of its `holders` must release before a waiter can go on. */
+const ALL_HOLDERS = Symbol.for('rioco.allHolders');
+
 /** What a deadlock report says of a parked fiber. */
 function parkedInfo(f: Fiber<unknown>): ParkedFiberInfo {
   return { id: f.id, name: f.name ?? `fiber-${f.id}`, waitingOn: describeWait(f), waitingFor: waitingFor(f) };
@@ -1472,9 +1475,10 @@ function parkedInfo(f: Fiber<unknown>): ParkedFiberInfo {
  * fiber ids its wait's target exposes (a user's target may throw from a getter: then none).
  *
  * `mustAll`: only fibers that must all act before the wait can end. Children and a
- * joined fiber must; so must a target's single holder. Several holders may each be
- * enough alone (a semaphore's permits), so they are left out: a cycle through them is
- * not certain to be a deadlock.
+ * joined fiber must; so must a target's single holder, and several holders when the
+ * target says so with `[Symbol.for('rioco.allHolders')]: true` (a rwlock's readers, for a
+ * writer). Otherwise each of several holders may be enough alone (a semaphore's
+ * permits), so they are left out: a cycle through them is not certain to be a deadlock.
  */
 function waitingFor(f: Fiber<unknown>, mustAll = false): number[] {
   if (f.st === S_CHILDREN) {
@@ -1493,7 +1497,7 @@ function waitingFor(f: Fiber<unknown>, mustAll = false): number[] {
   } catch {
     return [];
   }
-  return mustAll && ids.size > 1 ? [] : [...ids];
+  return mustAll && ids.size > 1 && (t as Record<symbol, unknown>)[ALL_HOLDERS] !== true ? [] : [...ids];
 }
 
 export function makeSuspension<T>(

@@ -37,6 +37,9 @@ const WRITE = waitReason('rwlock.write');
 
 let parking: RwGuard | null = null;
 
+/** Core's deadlock checks: every holder must release before a waiter can go on. */
+const ALL_HOLDERS = Symbol.for('rioco.allHolders');
+
 export class RwLock implements PublicRwLock {
   readonly name: string | undefined;
   readerCount = 0;
@@ -57,6 +60,11 @@ export class RwLock implements PublicRwLock {
 
   get writeLocked(): boolean {
     return this.writer !== null;
+  }
+
+  /** A waiter needs every holder out: the writer, or all the readers (see ALL_HOLDERS). */
+  get [ALL_HOLDERS](): boolean {
+    return true;
   }
 
   get holders(): number[] {
