@@ -174,15 +174,20 @@ export class LockCycleError extends DeadlockError {
     super(cycle);
     // The one cycle found, as DeadlockError lists cycles (from the smallest id); the base
     // would also list cycles through waits that need only one of their holders.
-    const ids = cycle.map((f) => f.id);
-    const k = ids.indexOf(Math.min(...ids));
-    (this as { cycles: readonly (readonly number[])[] }).cycles = [[...ids.slice(k), ...ids.slice(0, k)]];
+    (this as { cycles: readonly (readonly number[])[] }).cycles = [fromSmallest(cycle.map((f) => f.id))];
     const lines = cycle.map((f) => `  #${f.id} ${f.name}: waiting on ${f.waitingOn}`);
     this.message =
       `deadlock: #${cycle[0].id} ${cycle[0].name} would wait forever: its wait closes a wait-for cycle of ` +
       `${cycle.length} fiber(s), so it fails instead:\n${lines.join('\n')}\n` +
       `  cycle: ${[...cycle, cycle[0]].map((f) => `#${f.id} ${f.name}`).join(' → ')}`;
   }
+}
+
+/** A cycle of ids rotated to start at its smallest (a loop: no spread of a long cycle). */
+function fromSmallest(c: readonly number[]): number[] {
+  let k = 0;
+  for (let i = 1; i < c.length; i++) if (c[i] < c[k]) k = i;
+  return [...c.slice(k), ...c.slice(0, k)];
 }
 
 /**
@@ -218,9 +223,7 @@ function waitCycles(fibers: readonly ParkedFiberInfo[]): number[][] {
         path.push(to);
         next.push(0);
       } else if (st === 1) {
-        const c = path.slice(path.indexOf(to));
-        const k = c.indexOf(Math.min(...c));
-        const cycle = [...c.slice(k), ...c.slice(0, k)];
+        const cycle = fromSmallest(path.slice(path.indexOf(to)));
         const key = cycle.join(',');
         if (!seen.has(key)) {
           seen.add(key);

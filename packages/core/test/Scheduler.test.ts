@@ -295,6 +295,15 @@ describe('deadlock report', () => {
     expect(by.get('main')).toEqual([ids.worker]);
   });
 
+  it('a ring too long for a spread argument list (200k) still gives its one cycle', () => {
+    const n = 200_000;
+    const ring = Array.from({ length: n }, (_, i) => ({ id: n - i, name: `f${n - i}`, waitingOn: 'lock', waitingFor: [i === n - 1 ? n : n - i - 1] }));
+    const err = new DeadlockError(ring);
+    expect(err.cycles).toHaveLength(1);
+    expect(err.cycles[0]).toHaveLength(n);
+    expect(err.cycles[0][0]).toBe(1); // rotated to its smallest id
+  });
+
   it('a target whose holder getter throws adds no edge', async () => {
     const target = {
       get holder(): number {
