@@ -294,6 +294,32 @@ describe('cancellation', () => {
       }
     }));
 
+  it('a send started by a fiber already cancelled does nothing, and later sends still work', () =>
+    runTest(function* () {
+      for (const cap of [0, 1]) {
+        const ch = channel<number>(cap);
+        if (cap === 1) yield* ch.send(0);
+        let ran = false;
+        const self: Task<void> = spawn(function* () {
+          self.cancel(); // delivered at the send's park, before it registers
+          try {
+            yield* ch.send(42);
+          } finally {
+            ran = true;
+          }
+        });
+        yield* settle();
+        expect(ran).toBe(true);
+        yield* self.halt();
+        if (cap === 1) expect(ch.tryRecv()).toBe(0);
+        expect(ch.tryRecv()).toBe(EMPTY);
+        const later = spawn(() => ch.send(7));
+        expect(yield* ch.recv()).toBe(7);
+        yield* later;
+        expect(ch.tryRecv()).toBe(EMPTY);
+      }
+    }));
+
   it('a sender cancelled after its value was taken: received exactly once', () =>
     runTest(function* () {
       const ch = channel<number>(0);

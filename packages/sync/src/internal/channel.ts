@@ -277,6 +277,9 @@ class RecvOp<T> {
     const mode = entryMode();
     if (mode === E_FAST) {
       const v = this.ch.pollRecv();
+      // typeof first: comparing a message of any type with a symbol directly compiles to
+      // a generic equality call.
+      if (typeof v !== 'symbol') return ready(v);
       if (v !== EMPTY) {
         if (v !== CLOSED || this.orClosed) return ready(v as T);
         throw closedError(this.ch);
@@ -470,6 +473,14 @@ class SendCall<T> {
       ch.spareSend = null;
       op.value = this.value;
     }
+    if (mode === E_FAST) {
+      // Park straight away: `yield*` runs the channel's Suspension itself, and the record
+      // finishes where the wait ends (taken, sendClosed, cancel) instead of in next().
+      op.st = S_PARKING_TRIED;
+      op.direct = true;
+      parkingSend = op;
+      return ch.suspSend() as Iterator<Instruction, void, unknown>;
+    }
     op.st = initialState(mode);
     return op;
   }
@@ -483,6 +494,11 @@ class SendOp<T> implements Node, SendNode<T> {
   readonly ch: Channel<T>;
   value: T;
   resume: Resume<unknown> | null = null;
+  /**
+   * Parked by SendCall directly: `yield*` is running the channel's Suspension, not this
+   * record, so the record finishes itself when the wait ends.
+   */
+  direct = false;
 
   constructor(ch: Channel<T>, value: T) {
     this.ch = ch;
@@ -499,6 +515,7 @@ class SendOp<T> implements Node, SendNode<T> {
   /** The send is over: keep the record for the channel's next send. */
   private finish(): void {
     this.st = S_DONE;
+    this.direct = false;
     this.value = undefined as T;
     const ch = this.ch;
     if (ch.spareSend === null) ch.spareSend = this;
@@ -559,17 +576,20 @@ class SendOp<T> implements Node, SendNode<T> {
 
   taken(): void {
     // Nothing to undo if cancelled from here on: the value was received.
-    this.st = S_RESUMED;
     const r = this.resume as Resume<unknown>;
     this.resume = null;
+    if (this.direct) this.finish();
+    else this.st = S_RESUMED;
     r.ok(undefined);
   }
 
   sendClosed(): void {
-    this.st = S_RESUMED;
     const r = this.resume as Resume<unknown>;
     this.resume = null;
-    r.fail(new SendClosedError(this.value));
+    const err = new SendClosedError(this.value);
+    if (this.direct) this.finish();
+    else this.st = S_RESUMED;
+    r.fail(err);
   }
 
   /** Teardown of a park (core calls it when the fiber is cancelled first). */
@@ -582,6 +602,7 @@ class SendOp<T> implements Node, SendNode<T> {
     this.st = S_DONE;
     this.ch.sendq.remove(this);
     this.resume = null;
+    if (this.direct) this.finish();
   }
 }
 
