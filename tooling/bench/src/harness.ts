@@ -108,6 +108,57 @@ export function report(title: string, rows: Row[], baseline: string, higherIsBet
 }
 
 /**
+ * `fn`'s time as a ratio to `base`'s, measured side by side in this one process: many
+ * short runs, each of `fn` between two of `base` (order alternating), and the median of
+ * those ratios. On a machine whose speed drifts between seconds (a shared VM), a ratio of
+ * neighbouring runs holds where a ratio of rows measured in separate processes, seconds
+ * apart, does not. Only for rows that share no code with `base` (they would share
+ * inline caches in one process).
+ */
+export async function interleaved(
+  fn: (iterations: number) => unknown,
+  base: (iterations: number) => unknown,
+  iterations: number,
+  pairs = 30,
+): Promise<RowResult> {
+  const time = async (f: (iterations: number) => unknown): Promise<number> => {
+    const t0 = performance.now();
+    await f(iterations);
+    return ((performance.now() - t0) * 1e6) / iterations;
+  };
+  for (let i = 0; i < 4; i++) {
+    await time(base);
+    await time(fn);
+  }
+  const ratios: number[] = [];
+  const fns: number[] = [];
+  const bases: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    const b0 = await time(base);
+    let f: number;
+    let b1: number;
+    if (i % 2 === 0) {
+      f = await time(fn);
+      b1 = await time(base);
+    } else {
+      b1 = await time(base);
+      f = await time(fn);
+    }
+    ratios.push(f / ((b0 + b1) / 2));
+    fns.push(f);
+    bases.push(b0, b1);
+  }
+  return {
+    value: median(ratios),
+    extra: {
+      quartiles: `${percentile(ratios, 25).toFixed(2)}-${percentile(ratios, 75).toFixed(2)}`,
+      ns: fmt(median(fns)),
+      base_ns: fmt(median(bases)),
+    },
+  };
+}
+
+/**
  * Each round's ratio to the baseline measured in the same round, as "median (min-max)".
  * The rows of a round run seconds apart, so the VM's slow stretches, which last longer,
  * mostly cancel out of these; the ratio of the medians keeps them.

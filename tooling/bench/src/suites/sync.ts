@@ -37,7 +37,7 @@ import {
   type Task as ETask,
 } from 'effection';
 import { floorPingPong as coreFloorPingPong } from '../floor.js';
-import { measure, runSuite } from '../harness.js';
+import { interleaved, measure, runSuite } from '../harness.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const scale = (n: number): number => (QUICK ? Math.max(1, Math.floor(n / 10)) : n);
@@ -641,6 +641,8 @@ function row(fn: (n: number) => unknown, n: number, options?: { runs?: number; w
 }
 
 const N = scale(200_000);
+/** Iterations of one interleaved run: short, so neighbouring runs see the same machine. */
+const NP = scale(50_000);
 const M = scale(400_000);
 const slow = { runs: 3, warmup: 1 };
 
@@ -659,6 +661,20 @@ await runSuite(`# @rioco/sync${QUICK ? ' (BENCH_QUICK)' : ''}`, [
       { name: 'async/await promise channel', measure: row((n) => promisePingPong(n), N) },
       { name: 'effection queue', measure: row((n) => effectionPingPong(n), scale(20_000), { runs: 5 }) },
       { name: 'effect Queue.bounded(1)', measure: row((n) => effectPingPong(n), scale(20_000), { runs: 5 }) },
+    ],
+  },
+  {
+    // The same rows against the same floor, but each measured in one process with the
+    // floor, run for run (see harness.ts `interleaved`): the ratio to trust on a machine
+    // whose speed drifts.
+    title: 'channel ping-pong, interleaved with the floor in one process (median ratio of neighbouring runs)',
+    unit: 'x floor',
+    baseline: 'core ping-pong floor (floor.ts), against itself',
+    rows: [
+      { name: 'core ping-pong floor (floor.ts), against itself', measure: () => interleaved((n) => coreFloorPingPong(n), (n) => coreFloorPingPong(n), NP) },
+      { name: 'rioco channel(0)', measure: () => interleaved((n) => riocoPingPong(n, 0), (n) => coreFloorPingPong(n), NP) },
+      { name: 'rioco channel(1)', measure: () => interleaved((n) => riocoPingPong(n, 1), (n) => coreFloorPingPong(n), NP) },
+      { name: 'rioco core suspend() slot (no sync)', measure: () => interleaved((n) => corePingPong(n), (n) => coreFloorPingPong(n), NP) },
     ],
   },
   {
