@@ -284,13 +284,22 @@ class RecvOp<T> {
         if (v !== CLOSED || this.orClosed) return ready(v as T);
         throw closedError(this.ch);
       }
+      return this.waiter(S_PARK_TRIED);
     }
+    return this.waiter(initialState(mode));
+  }
+
+  /**
+   * The record of a receive that does not complete at once. Out of line: the fast path
+   * above stays small enough to be inlined into the fiber's body.
+   */
+  private waiter(st: number): RecvWaiter<T> {
     const ch = this.ch;
     const w = ch.spareRecv;
-    if (w === null) return new RecvWaiter<T>(ch, this.orClosed, initialState(mode));
+    if (w === null) return new RecvWaiter<T>(ch, this.orClosed, st);
     ch.spareRecv = null;
     w.orClosed = this.orClosed;
-    w.st = initialState(mode);
+    w.st = st;
     return w;
   }
 }
@@ -466,24 +475,27 @@ class SendCall<T> {
       // The fast path: buffer room or a waiting receiver, no record at all.
       if (ch.shut) throw new SendClosedError(this.value);
       if (ch.pollSend(this.value)) return ready(undefined);
-    }
-    let op = ch.spareSend;
-    if (op === null) op = new SendOp<T>(ch, this.value);
-    else {
-      ch.spareSend = null;
-      op.value = this.value;
-    }
-    if (mode === E_FAST) {
       // Park straight away: `yield*` runs the channel's Suspension itself, and the record
       // finishes where the wait ends (taken, sendClosed, cancel) instead of in next().
+      const op = takeSendOp(ch, this.value);
       op.st = S_PARKING_TRIED;
       op.direct = true;
       parkingSend = op;
       return ch.suspSend() as Iterator<Instruction, void, unknown>;
     }
+    const op = takeSendOp(ch, this.value);
     op.st = initialState(mode);
     return op;
   }
+}
+
+/** A send record for `value`: the channel's spare one when it has it. Out of line (see RecvOp.waiter). */
+function takeSendOp<T>(ch: Channel<T>, value: T): SendOp<T> {
+  const op = ch.spareSend;
+  if (op === null) return new SendOp<T>(ch, value);
+  ch.spareSend = null;
+  op.value = value;
+  return op;
 }
 
 class SendOp<T> implements Node, SendNode<T> {

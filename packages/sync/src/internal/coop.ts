@@ -38,7 +38,11 @@ export const E_YIELD = 2;
 
 /** Fast-path completions between forced yields (tokio's coop budget is 128 too). */
 export const COOP_BUDGET = 128;
-let coop = COOP_BUDGET;
+/**
+ * The budget left: a field of a constant object, not a module-level `let` (whose every
+ * access carries a hole check for its temporal dead zone).
+ */
+const budget = { left: COOP_BUDGET };
 
 // The scheduler the last operation ran on, and whether it is seeded: an object identity
 // check per operation instead of a string comparison.
@@ -53,8 +57,8 @@ export function entryMode(): number {
     lastSeeded = s.kind === 'seeded';
   }
   if (lastSeeded) return E_SYNC;
-  if (--coop === 0) {
-    coop = COOP_BUDGET;
+  if (--budget.left === 0) {
+    budget.left = COOP_BUDGET;
     return E_YIELD;
   }
   return E_FAST;
@@ -62,7 +66,7 @@ export function entryMode(): number {
 
 /** A wait really parked: the fiber gives the CPU away, so the budget starts over. */
 export function parkedNow(): void {
-  coop = COOP_BUDGET;
+  budget.left = COOP_BUDGET;
 }
 
 /** The pre-resolved result (and iterator) of an operation that completed at once. */
