@@ -598,65 +598,16 @@ describe('under the seeded scheduler', () => {
     ));
 
   it('with random cancellations: nothing lost, nothing duplicated, nothing leaked', () =>
-    forEachSeed(SEEDS, (seed) =>
-      function* () {
-        const pick = rng(seed);
-        const ch = channel<number>(CAPS[seed % CAPS.length]);
-        const attempted = new Set<number>();
-        const confirmed = new Set<number>();
-        const received: number[] = [];
-        const P = 3;
-        const K = 5;
-        const producers: Task<void>[] = [];
-        for (let p = 0; p < P; p++) {
-          producers.push(
-            spawn(function* () {
-              for (let k = 0; k < K; k++) {
-                const v = p * 100 + k;
-                attempted.add(v);
-                yield* ch.send(v);
-                confirmed.add(v);
-              }
-            }),
-          );
-        }
-        const consumers: Task<void>[] = [];
-        for (let c = 0; c < 3; c++) {
-          consumers.push(
-            spawn(function* () {
-              for (;;) {
-                const v = yield* ch.recvOrClosed();
-                if (v === CLOSED) return;
-                received.push(v);
-              }
-            }),
-          );
-        }
-        // A killer cancels one producer and one consumer at random moments.
-        const killer = spawn(function* () {
-          for (let i = pick(12); i > 0; i--) yield* yieldNow();
-          producers[pick(P)].cancel();
-          for (let i = pick(12); i > 0; i--) yield* yieldNow();
-          consumers[pick(3)].cancel();
-        });
-        yield* killer;
-        for (const t of producers) yield* t.halt();
-        ch.close();
-        for (const t of consumers) yield* t.halt();
-        // What the surviving consumers did not take is still in the channel.
-        for (;;) {
-          const v = ch.tryRecv();
-          if (v === CLOSED || v === EMPTY) break;
-          received.push(v);
-        }
-        for (const [v, n] of counts(received)) {
-          expect(n, `message ${v} received ${n} times`).toBe(1);
-          expect(attempted.has(v)).toBe(true);
-        }
-        for (const v of confirmed) expect(received).toContain(v);
-      },
-    ));
+    forEachSeed(SEEDS, (seed) => () => randomCancellations(seed)));
 });
+
+describe('under the default scheduler', () => {
+  it('with random cancellations (fast paths, direct parks) (fast paths, direct parks): the same', () =>
+    run(function* () {
+      for (let seed = 0; seed < SEEDS; seed++) yield* randomCancellations(seed);
+    }));
+});
+
 
 // ---- model-based ----------------------------------------------------------------------
 
@@ -860,3 +811,61 @@ describe('model-based (fast-check)', () => {
     );
   });
 });
+
+/** Producers and consumers, one of each cancelled at a random moment (by `seed`). */
+function* randomCancellations(seed: number): Operation<void> {
+  const pick = rng(seed);
+  const ch = channel<number>(CAPS[seed % CAPS.length]);
+  const attempted = new Set<number>();
+  const confirmed = new Set<number>();
+  const received: number[] = [];
+  const P = 3;
+  const K = 5;
+  const producers: Task<void>[] = [];
+  for (let p = 0; p < P; p++) {
+    producers.push(
+      spawn(function* () {
+        for (let k = 0; k < K; k++) {
+          const v = p * 100 + k;
+          attempted.add(v);
+          yield* ch.send(v);
+          confirmed.add(v);
+        }
+      }),
+    );
+  }
+  const consumers: Task<void>[] = [];
+  for (let c = 0; c < 3; c++) {
+    consumers.push(
+      spawn(function* () {
+        for (;;) {
+          const v = yield* ch.recvOrClosed();
+          if (v === CLOSED) return;
+          received.push(v);
+        }
+      }),
+    );
+  }
+  // A killer cancels one producer and one consumer at random moments.
+  const killer = spawn(function* () {
+    for (let i = pick(12); i > 0; i--) yield* yieldNow();
+    producers[pick(P)].cancel();
+    for (let i = pick(12); i > 0; i--) yield* yieldNow();
+    consumers[pick(3)].cancel();
+  });
+  yield* killer;
+  for (const t of producers) yield* t.halt();
+  ch.close();
+  for (const t of consumers) yield* t.halt();
+  // What the surviving consumers did not take is still in the channel.
+  for (;;) {
+    const v = ch.tryRecv();
+    if (v === CLOSED || v === EMPTY) break;
+    received.push(v);
+  }
+  for (const [v, n] of counts(received)) {
+    expect(n, `message ${v} received ${n} times`).toBe(1);
+    expect(attempted.has(v)).toBe(true);
+  }
+  for (const v of confirmed) expect(received).toContain(v);
+}
