@@ -143,6 +143,28 @@ export interface SocketReactor {
   read(fd: number, buf: Uint8Array, offset: number, length: number): number;
   /** Write `buf[offset, offset + length)`: bytes the kernel took, or -errno (never SIGPIPE). */
   write(fd: number, buf: Uint8Array, offset: number, length: number): number;
+  /**
+   * Queue a small write (up to 4 KiB): its bytes are copied now, and every write queued
+   * on this thread goes to the kernel in one native call once the fibers running now
+   * have run (a microtask), before the thread waits for I/O again. A write the kernel
+   * does not take whole is reported to the listener of `token`
+   * ({@link ReadinessListener.onWritten}). Returns false when the write was not queued:
+   * write it yourself, after {@link SocketReactor.flushWrites} if
+   * {@link SocketReactor.hasQueuedWrite} says the socket has bytes queued (so they go
+   * first), and behind any bytes the listener was told the kernel did not take. A socket
+   * has at most one entry per flush, of at most 4 KiB: queueing again for a socket
+   * whose entry is not the last one, or would grow past that, flushes the queue and
+   * returns false.
+   * @param token - the socket's listener token (it gets the results)
+   */
+  queueWrite(token: number, fd: number, buf: Uint8Array, offset: number, length: number): boolean;
+  /** Whether the socket of `token` has a queued write not flushed yet. */
+  hasQueuedWrite(token: number): boolean;
+  /**
+   * Send every queued write now. Call it before a write that is not queued, a
+   * half-close or a close of a socket with bytes queued, so they keep their order.
+   */
+  flushWrites(): void;
   /** Half-close (FIN after what was written): 0 or -errno. */
   shutdown(fd: number): number;
   /** Change {@link StreamFlags} options: 0 or -errno. */

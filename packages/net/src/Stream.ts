@@ -119,6 +119,13 @@ export class Stream implements Disposable, AsyncDisposable {
    * Write `bytes` (a string is sent as UTF-8). Returns once the kernel has taken them
    * (at once in the common case); parks while the peer is not reading. A write that
    * times out or is cancelled while parked has queued its bytes: they are still sent.
+   *
+   * On the native readiness path a small write (up to 4 KiB) returns once its bytes are
+   * copied: the thread's small writes go to the kernel together, in one native call,
+   * after the fibers running now and before the thread waits for I/O again. Closing or
+   * shutting the stream down sends them first. If the kernel then refuses them (the
+   * peer reset the connection), the stream's next operation throws that error. The
+   * bytes may be reused as soon as `write` returns, either way.
    * @example
    * ```ts
    * yield* conn.write(Buffer.from([1, 2, 3]), { timeout: 10_000 });

@@ -195,10 +195,65 @@ for (const driver of DRIVERS) {
         }));
     });
 
+    describe('Stream: small writes', () => {
+      it('small and large writes from several streams keep each stream\'s order, and a close right after loses nothing', () =>
+        runTest(function* () {
+          const pairs: [Stream, Stream][] = [];
+          for (let i = 0; i < 3; i++) pairs.push(yield* pair());
+          const sent: Buffer[][] = pairs.map(() => []);
+          let fill = 0;
+          const put = function* (i: number, size: number): Operation<void> {
+            const b = Buffer.alloc(size, 97 + (fill++ % 26));
+            sent[i].push(b);
+            yield* pairs[i][0].write(b);
+          };
+          // In one turn: every stream writes small, then large (past what is queued: its
+          // queued bytes must go first while other streams' are queued after them), then
+          // small twice in a row, then small enough together to pass the 4 KiB a stream
+          // may have queued.
+          for (let i = 0; i < 3; i++) yield* put(i, 10 + i);
+          for (let i = 0; i < 3; i++) yield* put(i, 8192 + i);
+          for (let i = 0; i < 3; i++) {
+            yield* put(i, 5);
+            yield* put(i, 7);
+          }
+          for (let i = 0; i < 3; i++) for (let k = 0; k < 5; k++) yield* put(i, 1000);
+          // And a last small one each, still queued when the stream closes.
+          for (let i = 0; i < 3; i++) yield* put(i, 3);
+          for (const [c] of pairs) c.close();
+          for (let i = 0; i < 3; i++) {
+            const got = yield* readAll(pairs[i][1]);
+            expect(got.equals(Buffer.concat(sent[i])), `stream ${i}`).toBe(true);
+          }
+        }));
+
+      it('a write followed by reset() in the same turn neither throws nor writes to a reused descriptor', () =>
+        runTest(function* () {
+          const [c, s] = yield* pair();
+          yield* c.write('lost or not');
+          c.reset();
+          // The descriptor number is free again: a new stream may get it at once.
+          const [c2, s2] = yield* pair();
+          yield* c2.write('mine');
+          c2.close();
+          expect((yield* readAll(s2)).toString()).toBe('mine');
+          const e = yield* catching(readAll(s));
+          if (e !== undefined) expect(e).toBeInstanceOf(ConnectionResetError);
+          s.close();
+          s2.close();
+        }));
+    });
+
     describe('Stream: backpressure', () => {
       it('a writer to a peer that does not read parks, and user-space buffers stay bounded', () =>
         // Much more than our bounds goes out before the writer parks: it sits in kernel buffers.
         runTest(() => backpressure((hwm) => pair({ readHighWaterMark: hwm }), 4 * 256 * 1024)));
+
+      it('the same with small writes (queued and sent together on the native driver)', () =>
+        runTest(() => backpressure((hwm) => pair({ readHighWaterMark: hwm }), 4 * 256 * 1024, 1000)));
+
+      it('the same with small writes each sent at the end of its turn', () =>
+        runTest(() => backpressure((hwm) => pair({ readHighWaterMark: hwm }), 4 * 256 * 1024, 1000, true)));
 
       it('the next write waits for the bytes of a timed-out write before sending its own', () => {
         // Virtual time: it moves only when the test advances it (a parked write is an external wait).
@@ -649,10 +704,15 @@ function* cancelledReaders(open: () => Operation<[Stream, Stream]>): Operation<v
  * when it paused (a few socket reads: Node 22+ reads up to 64 KiB at a time). Once the
  * reader reads, everything arrives, in full and exactly once.
  */
-function* backpressure(open: (hwm: number) => Operation<[Stream, Stream]>, minSent: number): Operation<void> {
+function* backpressure(
+  open: (hwm: number) => Operation<[Stream, Stream]>,
+  minSent: number,
+  chunkSize = 64 * 1024,
+  turnEachWrite = false,
+): Operation<void> {
   const hwm = 64 * 1024;
   const [c, s] = yield* open(hwm);
-  const chunk = Buffer.alloc(64 * 1024, 1);
+  const chunk = Buffer.alloc(chunkSize, 1);
   // One read gets the server side flowing; from then on it stops reading, so only the
   // high-water-mark pause keeps its buffer bounded.
   yield* c.write('go');
@@ -664,6 +724,9 @@ function* backpressure(open: (hwm: number) => Operation<[Stream, Stream]>, minSe
       yield* c.write(chunk);
       sent += chunk.length;
       expect(c.bufferedWriteBytes).toBe(0); // write() returned: the kernel has every byte
+      // Each write then goes out alone, at the end of its turn, so the one that finds the
+      // kernel's buffer full is a queued one (native driver).
+      if (turnEachWrite) yield* turn();
     }
   });
   yield* untilStuck(() => waitingOn(writer.id) === 'net.stream.write', () => sent, 'the writer to park on a full kernel buffer');
@@ -671,7 +734,8 @@ function* backpressure(open: (hwm: number) => Operation<[Stream, Stream]>, minSe
   const before = sent;
   expect(before).toBeGreaterThanOrEqual(minSent);
   expect(c.bufferedWriteBytes).toBeGreaterThan(0);
-  expect(c.bufferedWriteBytes).toBeLessThanOrEqual(chunk.length);
+  // One write's bytes at most, and the 4 KiB a stream may have had in the write queue.
+  expect(c.bufferedWriteBytes).toBeLessThanOrEqual(chunk.length + 4096);
   expect(s.bufferedReadBytes).toBeLessThanOrEqual(hwm + 4 * 64 * 1024);
   let got = 0;
   while (got < before + chunk.length) got += ((yield* s.read()) as Buffer).length;

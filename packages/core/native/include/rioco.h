@@ -131,7 +131,7 @@ enum rioco_status {
 };
 
 /** Version of this header's ABI; JavaScript refuses a library with another one. */
-#define RIOCO_ABI_VERSION 3
+#define RIOCO_ABI_VERSION 4
 RIOCO_API int32_t rioco_abi_version(void);
 
 /* ---- Regions (table.c) ------------------------------------------------------------- */
@@ -267,6 +267,17 @@ enum rioco_io_readiness {
  * the batch.
  */
 #define RIOCO_IO_ARM_MAX 65536
+
+/*
+ * Queued writes: rioco_io_wq(io) holds RIOCO_IO_WQ_MAX entries (fd, offset, length) of
+ * bytes at offset..offset+length in rioco_io_wq_bytes(io) (RIOCO_IO_WQ_BYTES long).
+ * rioco_io_flush(io, n) sends the first n in order, as rioco_io_write does, and puts
+ * each result (bytes taken, or -errno; -EINVAL for an entry outside the bytes) in place
+ * of its length. The caller queues at most one entry per descriptor per flush, so a
+ * short write never lets a later one of the same stream go first.
+ */
+#define RIOCO_IO_WQ_MAX 1024
+#define RIOCO_IO_WQ_BYTES (256 * 1024)
 #define RIOCO_IO_MIN_READ 16384
 #define RIOCO_IO_NOT_READ INT32_MIN
 
@@ -331,6 +342,15 @@ RIOCO_API int32_t rioco_io_sock_error(int32_t fd);
 RIOCO_API int32_t rioco_io_read(int32_t fd, uint8_t *buf, int32_t off, int32_t len);
 /** send(2) of buf[off, off + len) without SIGPIPE: bytes taken by the kernel, or -errno. */
 RIOCO_API int32_t rioco_io_write(int32_t fd, const uint8_t *buf, int32_t off, int32_t len);
+/** The write queue: 3 * RIOCO_IO_WQ_MAX int32 (fd, offset, length); its address never changes. */
+RIOCO_API int32_t *rioco_io_wq(rioco_io *io);
+/** The queued writes' bytes: RIOCO_IO_WQ_BYTES; its address never changes. */
+RIOCO_API uint8_t *rioco_io_wq_bytes(rioco_io *io);
+/**
+ * Send the first `n` queued writes; each result replaces its length. Returns how many
+ * were not taken whole (0: nothing to look at), or -EINVAL for a bad `n`.
+ */
+RIOCO_API int32_t rioco_io_flush(rioco_io *io, int32_t n);
 /** Half-close: end of stream to the peer after what was written. */
 RIOCO_API int32_t rioco_io_shutdown(int32_t fd);
 /** Change stream options (the SET_* bits say which). */

@@ -16,10 +16,15 @@
  * Armed reads: a reader about to park sets arms[fd] (shared memory, no call), and
  * on_poll reads that socket itself when its readable event comes, into a slab of
  * JavaScript's memory, delivering (offset, result) with the event. The wake-up and the
- * bytes so cost no native call per message; JavaScript calls only to write. Reads
+ * bytes so cost no native call per message (nor do small writes, see below). Reads
  * happen only for armed descriptors, one per event, so the kernel's buffer stays the
  * only unbounded one and TCP's flow control still holds a fast peer back. The epoll
  * data carries the descriptor next to the token (the token in the low 32 bits).
+ *
+ * Queued writes: JavaScript copies a small write into `wbytes` and queues (fd, offset,
+ * length) in `wq` (shared memory, no call); once its fibers have run, one rioco_io_flush
+ * sends every queued write and leaves each result in place of its length. A turn of
+ * the loop so costs one native call for all its small writes, not one per write.
  *
  * Ownership: every descriptor made here is recorded in its io's `owned` set until
  * JavaScript closes it with rioco_io_close_fd. If the Node environment ends first (a
@@ -61,6 +66,8 @@ struct rioco_io {
   void *cleanup; /* napi_async_cleanup_hook_handle */
   rioco_io_fn *cb;
   int32_t ready[4 * RIOCO_IO_BATCH + 1];
+  int32_t wq[3 * RIOCO_IO_WQ_MAX];  /* queued writes: (fd, offset, length) → result */
+  uint8_t wbytes[RIOCO_IO_WQ_BYTES]; /* their bytes */
   uint8_t *slab; /* where armed reads go (JavaScript's memory, see rioco_io_set_slab) */
   int32_t slab_len;
   int32_t slab_off;
@@ -310,6 +317,10 @@ int32_t *rioco_io_ready(rioco_io *io) { return io->ready; }
 
 uint8_t *rioco_io_arms(rioco_io *io) { return io->arms; }
 
+int32_t *rioco_io_wq(rioco_io *io) { return io->wq; }
+
+uint8_t *rioco_io_wq_bytes(rioco_io *io) { return io->wbytes; }
+
 void rioco_io_set_slab(rioco_io *io, uint8_t *slab, int32_t len) {
   io->slab = len > 0 ? slab : NULL;
   io->slab_len = slab != NULL && len > 0 ? len : 0;
@@ -454,6 +465,24 @@ int32_t rioco_io_write(int32_t fd, const uint8_t *buf, int32_t off, int32_t len)
     n = send(fd, buf + off, (size_t)len, MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
   return n < 0 ? -errno : (int32_t)n;
+}
+
+int32_t rioco_io_flush(rioco_io *io, int32_t n) {
+  if (n < 0 || n > RIOCO_IO_WQ_MAX) return -EINVAL;
+  int32_t short_ = 0;
+  for (int32_t i = 0; i < n; i++) {
+    int32_t *w = io->wq + 3 * i;
+    int32_t off = w[1], len = w[2];
+    if (off < 0 || len < 0 || off > RIOCO_IO_WQ_BYTES - len) {
+      w[2] = -EINVAL;
+      short_++;
+      continue;
+    }
+    int32_t r = rioco_io_write(w[0], io->wbytes, off, len);
+    if (r != len) short_++;
+    w[2] = r;
+  }
+  return short_;
 }
 
 int32_t rioco_io_shutdown(int32_t fd) { return shutdown(fd, SHUT_WR) == 0 ? 0 : -errno; }

@@ -145,6 +145,40 @@ TEST(io_reads_writes_and_reports_end_and_reset) {
   fake_turn();
 }
 
+TEST(io_queued_writes_go_out_in_one_flush_with_their_results) {
+  memset(seen, 0, sizeof seen);
+  rioco_io *io = rioco_io_open(fake_env(), on_ready);
+  int lfd, c, s;
+  tcp_pair(io, &lfd, &c, &s);
+  int32_t *wq = rioco_io_wq(io);
+  uint8_t *bytes = rioco_io_wq_bytes(io);
+  CHECK(rioco_io_flush(io, 0) == 0);
+  CHECK(rioco_io_flush(io, -1) == -EINVAL && rioco_io_flush(io, RIOCO_IO_WQ_MAX + 1) == -EINVAL);
+  /* Two writes to each end of the pair, and two entries outside the bytes. */
+  memcpy(bytes, "ping!pong", 9);
+  int32_t q[] = {c, 0, 4, s, 4, 5, c, RIOCO_IO_WQ_BYTES - 2, 3, c, -1, 1};
+  memcpy(wq, q, sizeof q);
+  CHECK(rioco_io_flush(io, 4) == 2);
+  CHECK(wq[2] == 4 && wq[5] == 5 && wq[8] == -EINVAL && wq[11] == -EINVAL);
+  uint8_t buf[16];
+  CHECK(wait_ready(io, 3, 2000) & RIOCO_IO_READABLE);
+  CHECK(rioco_io_read(s, buf, 0, sizeof buf) == 4 && memcmp(buf, "ping", 4) == 0);
+  CHECK(wait_ready(io, 2, 2000) & RIOCO_IO_READABLE);
+  CHECK(rioco_io_read(c, buf, 0, sizeof buf) == 5 && memcmp(buf, "!pong", 5) == 0);
+  /* A write the peer reset: -errno in its place, and the flush counts it. */
+  CHECK(rioco_io_close_fd(io, s, 1) == 0);
+  int32_t ev = wait_ready(io, 2, 2000);
+  if (!(ev & RIOCO_IO_READABLE)) wait_ready(io, 2, 2000);
+  int32_t q2[] = {c, 0, 4};
+  memcpy(wq, q2, sizeof q2);
+  CHECK(rioco_io_flush(io, 1) == 1);
+  CHECK(wq[2] == -ECONNRESET || wq[2] == -EPIPE);
+  rioco_io_close_fd(io, c, 0);
+  rioco_io_close_fd(io, lfd, 0);
+  rioco_io_close(io);
+  fake_turn();
+}
+
 /* Poll until an event of `token` arrives; its entry (readiness, offset, result) in *e. */
 static bool wait_entry(rioco_io *io, int32_t token, int32_t e[3]) {
   double deadline = now_ms() + 2000;

@@ -18,9 +18,15 @@
  * (`onRead`), so a steady connection costs no native call per read. Chunks are views
  * of 64 KiB slabs (no copy, no allocation per read beyond the view).
  *
- * Write path: `send()` writes at once; what the kernel did not take waits in
- * `pending` and is written when the socket turns writable again. Invariant:
- * `pending !== null` implies `!writable` (every writable event flushes first).
+ * Write path: `send()` queues a small write on the reactor (a copy, sent with every
+ * other write of the thread in one native call once the running fibers have run; see
+ * SocketReactor.queueWrite) and writes a large one at once, after this stream's queued
+ * bytes. What the kernel did not take, at once or from the queue (`onWritten`), waits
+ * in `pending` and is written when the socket turns writable again; a queued write that
+ * failed fails the stream (the next operation throws the error). Invariants:
+ * `pending !== null` implies `!writable` (every writable event flushes first); only a
+ * writable stream with nothing pending queues, so queued bytes never pass pending ones;
+ * a shutdown or close flushes the stream's queued bytes first.
  *
  * Lifecycle: the descriptor is closed exactly once, by `closeTransport`; the token is
  * unregistered right after, so a late event finds no listener.
@@ -183,8 +189,20 @@ export class NativeStreamState extends StreamState implements ReadinessListener 
 
   send(bytes: Bytes): void {
     const b = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
-    if (b.length === 0) return;
-    const n = this.r.write(this.fd, b, 0, b.length);
+    const len = b.length;
+    if (len === 0) return;
+    const r = this.r;
+    if (this.pending === null && this.writable && r.queueWrite(this.token, this.fd, b, 0, len)) return;
+    // Not queued (too large, or the queue was flushed to keep this stream's order): the
+    // stream's queued bytes go first, then anything the kernel did not take of them.
+    if (r.hasQueuedWrite(this.token)) r.flushWrites();
+    if (this.error !== null) throw this.error;
+    if (this.pending !== null) {
+      // These wait behind (bounded: this write and at most 4 KiB queued before it).
+      this.pending = Buffer.concat([this.pending, b]);
+      return;
+    }
+    const n = r.write(this.fd, b, 0, len);
     if (n === b.length) return;
     if (n >= 0 || n === EAGAIN) {
       this.pending = n > 0 ? b.subarray(n) : b;
@@ -199,6 +217,17 @@ export class NativeStreamState extends StreamState implements ReadinessListener 
     // One buffer, one system call (the chunks of a writeAll are usually small).
     const bufs = chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c));
     this.send(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs));
+  }
+
+  /** A queued write the kernel did not take whole (see SocketReactor.queueWrite). */
+  onWritten(result: number, rest: Buffer | null): void {
+    if (this.closedByUs) return;
+    if (rest !== null) {
+      this.pending = rest;
+      this.writable = false;
+      return;
+    }
+    this.failWith(errnoError(result, 'write', `connection with ${label(this.remote)}`));
   }
 
   private flushPending(): void {
@@ -237,6 +266,7 @@ export class NativeStreamState extends StreamState implements ReadinessListener 
   }
 
   beginShutdown(): void {
+    if (this.r.hasQueuedWrite(this.token)) this.r.flushWrites();
     if (this.pending !== null) this.shutdownPending = true;
     else this.sendShutdown();
   }
@@ -259,6 +289,8 @@ export class NativeStreamState extends StreamState implements ReadinessListener 
   // ---- lifecycle ------------------------------------------------------------------
 
   protected closeTransport(reset: boolean): void {
+    // What write() returned for goes out before the end (its results no longer matter).
+    if (!this.socketClosed && this.r.hasQueuedWrite(this.token)) this.r.flushWrites();
     this.pending = null;
     this.connectWaiter = null;
     if (this.socketClosed) return;

@@ -14,11 +14,15 @@
  * - Delivery order: buffered bytes first, then the end (`eof`) or the error.
  *
  * Write path invariants:
- * - `write()` returns only when the kernel took every byte: `send()` hands bytes to
- *   the driver, `flushed()` says whether any are still waiting in user space, and the
- *   writer parks in `flushers` until the driver calls `wakeFlushers()`. So user-space
- *   buffering is bounded by one write per writer and `close()` after `write()` loses
- *   nothing.
+ * - `write()` returns only when the kernel took every byte, or (native driver, up to
+ *   4 KiB) a copy waits in the thread's write queue, which goes to the kernel before
+ *   the thread next waits for I/O: `send()` hands bytes to the driver, `flushed()` says
+ *   whether any are still waiting for the kernel's room, and the writer parks in
+ *   `flushers` until the driver calls `wakeFlushers()`. So user-space buffering is
+ *   bounded by one write per writer (plus the 4 KiB a stream may have queued), and
+ *   `close()` after `write()` loses nothing: a close or shutdown flushes the queue first.
+ *   An error the kernel gives for queued bytes fails the stream: the next operation
+ *   throws it.
  * - A write cancelled while parked has queued its bytes: they are still sent (unless
  *   the stream is closed first); the next write first waits for them to drain.
  *

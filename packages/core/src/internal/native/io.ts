@@ -47,6 +47,13 @@ export interface ReadinessListener {
    * receive queue. Must not throw.
    */
   onRead?(result: number, chunk: Buffer | null): void;
+  /**
+   * A write queued with {@link SocketReactor.queueWrite} was not taken whole when the
+   * queue was flushed: `result` is the byte count the kernel took (then `rest` holds a
+   * copy of the bytes it did not), `-EAGAIN` (`rest` holds them all), or another -errno
+   * (`rest` is null). Must not throw.
+   */
+  onWritten?(result: number, rest: Buffer | null): void;
 }
 
 const BATCH = 256;
@@ -56,6 +63,17 @@ const MIN_READ = 16 * 1024;
 const NOT_READ = -0x80000000;
 /** Armed reads land in slabs this large; a slab with less than MIN_READ left is replaced. */
 const SLAB = 64 * 1024;
+/** rioco.h RIOCO_IO_WQ_MAX, RIOCO_IO_WQ_BYTES. */
+const WQ_MAX = 1024;
+const WQ_BYTES = 256 * 1024;
+/**
+ * Writes up to this many bytes are queued (copied); larger ones go to the kernel at once.
+ * Copying 4 KiB costs about what the native call it saves does.
+ */
+const WQ_WRITE_MAX = 4096;
+const EAGAIN = -constants.errno.EAGAIN;
+/** A resolved promise's then() is several times cheaper than queueMicrotask (see runtime.ts). */
+const RESOLVED = Promise.resolve();
 
 export class SocketReactorImpl {
   readonly lib: NativeLib;
@@ -77,6 +95,24 @@ export class SocketReactorImpl {
   private refd = false;
   private unrefScheduled = false;
   private readonly addrBuf = Buffer.alloc(256);
+  /** The native write queue (fd, offset, length → result) and its bytes (see queueWrite). */
+  private readonly wq: Int32Array;
+  private readonly wbytes: Buffer;
+  /** Per queued write: its listener's token and length. */
+  private readonly wtokens = new Int32Array(WQ_MAX);
+  private readonly wlens = new Int32Array(WQ_MAX);
+  private wn = 0;
+  private woff = 0;
+  /** Flushes so far; `marks[token] === wgen + 1` while the token has a write queued. */
+  private wgen = 0;
+  private marks = new Int32Array(64);
+  private flushScheduled = false;
+  /** In flushWrites' result loop: nothing is queued then (the entries are being read). */
+  private flushing = false;
+  private readonly flushFn = (): void => {
+    this.flushScheduled = false;
+    this.flushWrites();
+  };
 
   constructor(lib: NativeLib) {
     this.lib = lib;
@@ -90,6 +126,8 @@ export class SocketReactorImpl {
     this.ready = new Int32Array(lib.koffi.view(lib.fn.ioReady(io), (4 * BATCH + 1) * 4));
     this.arms = new Uint8Array(lib.koffi.view(lib.fn.ioArms(io), ARM_MAX));
     lib.fn.ioSetSlab(io, this.slab, SLAB);
+    this.wq = new Int32Array(lib.koffi.view(lib.fn.ioWq(io), 3 * WQ_MAX * 4));
+    this.wbytes = Buffer.from(lib.koffi.view(lib.fn.ioWqBytes(io), WQ_BYTES));
   }
 
   private readonly dispatch = (n: number): void => {
@@ -207,6 +245,88 @@ export class SocketReactorImpl {
 
   write(fd: number, buf: Uint8Array, offset: number, length: number): number {
     return this.lib.fn.ioWrite(fd, buf, offset, length);
+  }
+
+  queueWrite(token: number, fd: number, buf: Uint8Array, offset: number, length: number): boolean {
+    if (length > WQ_WRITE_MAX || length <= 0 || token <= 0 || this.flushing) return false;
+    const bytes = offset === 0 && length === buf.length ? buf : buf.subarray(offset, offset + length);
+    let n = this.wn;
+    if (token < this.marks.length && this.marks[token] === this.wgen + 1) {
+      if (this.wtokens[n - 1] === token && this.wlens[n - 1] + length <= WQ_WRITE_MAX && this.woff + length <= WQ_BYTES) {
+        // The token's entry is the last one, its bytes end where these go: extend it (up
+        // to WQ_WRITE_MAX, so a socket never has more than that queued).
+        this.wbytes.set(bytes, this.woff);
+        this.wq[3 * (n - 1) + 2] += length;
+        this.wlens[n - 1] += length;
+        this.woff += length;
+        return true;
+      }
+      // One entry per descriptor per flush: a short write must not let a later one pass.
+      // The flush may have left the socket with bytes pending: its owner decides.
+      this.flushWrites();
+      return false;
+    }
+    if (n === WQ_MAX || this.woff + length > WQ_BYTES) {
+      this.flushWrites();
+      n = this.wn;
+    }
+    const off = this.woff;
+    this.wbytes.set(bytes, off);
+    const e = 3 * n;
+    this.wq[e] = fd;
+    this.wq[e + 1] = off;
+    this.wq[e + 2] = length;
+    this.wtokens[n] = token;
+    this.wlens[n] = length;
+    this.wn = n + 1;
+    this.woff = off + length;
+    if (token >= this.marks.length) {
+      const next = new Int32Array(Math.max(token + 1, this.marks.length * 2));
+      next.set(this.marks);
+      this.marks = next;
+    }
+    this.marks[token] = this.wgen + 1;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // After the fibers running now: the microtask queue is FIFO.
+      void RESOLVED.then(this.flushFn);
+    }
+    return true;
+  }
+
+  hasQueuedWrite(token: number): boolean {
+    return token > 0 && token < this.marks.length && this.marks[token] === this.wgen + 1;
+  }
+
+  flushWrites(): void {
+    const n = this.wn;
+    if (n === 0) return;
+    this.wn = 0;
+    this.wgen++; // every mark is stale now
+    const short = this.lib.fn.ioFlush(this.io, n);
+    if (short !== 0) {
+      this.flushing = true;
+      const wq = this.wq;
+      for (let i = 0; i < n; i++) {
+        const r = wq[3 * i + 2];
+        const len = this.wlens[i];
+        if (r === len) continue;
+        const l = this.listeners[this.wtokens[i]];
+        if (l === undefined || l.onWritten === undefined) continue;
+        const off = wq[3 * i + 1];
+        // A copy: the queue's bytes are overwritten by the next turn's writes.
+        const rest = r >= 0 || r === EAGAIN ? Buffer.from(this.wbytes.subarray(off + Math.max(r, 0), off + len)) : null;
+        try {
+          l.onWritten(r, rest);
+        } catch (err) {
+          process.nextTick(() => {
+            throw err;
+          });
+        }
+      }
+      this.flushing = false;
+    }
+    this.woff = 0;
   }
 
   shutdown(fd: number): number {

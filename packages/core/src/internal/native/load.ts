@@ -26,7 +26,7 @@ import { RiocoError } from '../../errors.js';
 type Koffi = typeof KoffiModule;
 
 /** ABI of native/include/rioco.h this binding was written for. */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** Opaque native pointer (koffi represents them as values it alone interprets). */
 export type NativePointer = { readonly __brand: 'NativePointer' };
@@ -87,6 +87,9 @@ export interface NativeFunctions {
   ioSockError(fd: number): number;
   ioRead(fd: number, buf: Uint8Array, off: number, len: number): number;
   ioWrite(fd: number, buf: Uint8Array, off: number, len: number): number;
+  ioWq(io: NativePointer): NativePointer;
+  ioWqBytes(io: NativePointer): NativePointer;
+  ioFlush(io: NativePointer, n: number): number;
   ioShutdown(fd: number): number;
   ioSetopt(fd: number, opts: number, keepAliveS: number): number;
   ioCloseFd(io: NativePointer, fd: number, reset: number): number;
@@ -197,6 +200,9 @@ function bind(koffi: Koffi, path: string): NativeLib {
     // Buffers are passed as pointers to their bytes for the duration of the call (no copy).
     ioRead: f('int32_t rioco_io_read(int32_t fd, uint8_t *buf, int32_t off, int32_t len)'),
     ioWrite: f('int32_t rioco_io_write(int32_t fd, const uint8_t *buf, int32_t off, int32_t len)'),
+    ioWq: f('void *rioco_io_wq(rioco_io *io)'),
+    ioWqBytes: f('void *rioco_io_wq_bytes(rioco_io *io)'),
+    ioFlush: f('int32_t rioco_io_flush(rioco_io *io, int32_t n)'),
     ioShutdown: f('int32_t rioco_io_shutdown(int32_t fd)'),
     ioSetopt: f('int32_t rioco_io_setopt(int32_t fd, int32_t opts, int32_t keepalive_s)'),
     ioCloseFd: f('int32_t rioco_io_close_fd(rioco_io *io, int32_t fd, int32_t reset)'),
