@@ -6,6 +6,7 @@ import {
   currentFiberUnsafe,
   makeSuspension,
   markSupervisor,
+  opState,
   requireFiber,
   yieldNowOp,
   type Fiber,
@@ -116,6 +117,48 @@ export function supervisor<T>(body: Body<T>): Operation<T> {
     },
   };
 }
+
+/**
+ * How a blocking operation that starts now should run, for primitives built on core
+ * (`@rioco/sync`'s locks and channels use it on every operation). One field read:
+ * - {@link OperationMode.fast}: under the default scheduler. Complete at once when the
+ *   operation can, without a trip through the scheduler.
+ * - {@link OperationMode.schedulingPoint}: under the seeded scheduler. Go through the
+ *   scheduler (yield, or park and be resumed at once) even when the operation could
+ *   complete, so a seed can reorder it.
+ * - {@link OperationMode.none}: no scheduler's loop is running. Outside a fiber, call
+ *   {@link useScheduler} to fail with `NO_CURRENT_FIBER`.
+ *
+ * The mode is the running loop's, so code the loop runs between fibers (hooks, a
+ * primitive's register function) sees it too; blocking operations belong in fibers.
+ * @example
+ * ```ts
+ * function* take(slot: Slot): Operation<number> {
+ *   if (operationMode() === OperationMode.fast && slot.full) return slot.take();
+ *   return yield* slot.wait(); // parks, or goes through the scheduler (seeded)
+ * }
+ * ```
+ * @beta
+ */
+export function operationMode(): OperationModeValue {
+  return opState.mode as OperationModeValue;
+}
+
+/**
+ * The values {@link operationMode} returns.
+ * @example
+ * ```ts
+ * if (operationMode() === OperationMode.schedulingPoint) yield* yieldNow();
+ * ```
+ * @beta
+ */
+export const OperationMode = { none: 0, fast: 1, schedulingPoint: 2 } as const;
+
+/**
+ * One of {@link OperationMode}'s values.
+ * @beta
+ */
+export type OperationModeValue = (typeof OperationMode)[keyof typeof OperationMode];
 
 /**
  * The scheduler running the current fiber.

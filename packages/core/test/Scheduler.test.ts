@@ -15,6 +15,8 @@ import {
   VirtualClock,
   Priority,
   socketReactor,
+  operationMode,
+  OperationMode,
   type FiberInfo,
   type Resume,
   type Operation,
@@ -581,5 +583,34 @@ describe('hooks', () => {
       ]);
       yield* t;
     });
+  });
+});
+
+describe('operationMode()', () => {
+  it('is fast under the default scheduler, a scheduling point under the seeded one, none outside', async () => {
+    expect(operationMode()).toBe(OperationMode.none);
+    const seen: Record<string, number[]> = { plain: [], seeded: [] };
+    const body = (key: string) =>
+      function* (): Operation<void> {
+        for (let i = 0; i < 5; i++) {
+          seen[key].push(operationMode());
+          yield* yieldNow(); // the two runtimes take turns on the event loop
+        }
+        // A hook of the running loop sees the loop's mode too; resumes come from outside.
+        yield* suspend<void>((r) => {
+          setImmediate(() => {
+            seen[key].push(operationMode());
+            r.ok();
+          });
+        });
+      };
+    const plain = run(body('plain'), { seed: undefined });
+    const seeded = run(body('seeded'), { seed: 7 });
+    expect(operationMode()).toBe(OperationMode.none); // started, not running yet
+    await Promise.all([plain, seeded]);
+    const plainMode = process.env.RIOCO_SEED ? OperationMode.schedulingPoint : OperationMode.fast;
+    expect(seen.plain).toEqual([...Array(5).fill(plainMode), OperationMode.none]);
+    expect(seen.seeded).toEqual([...Array(5).fill(OperationMode.schedulingPoint), OperationMode.none]);
+    expect(operationMode()).toBe(OperationMode.none);
   });
 });

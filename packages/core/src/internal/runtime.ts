@@ -143,6 +143,14 @@ let nextRuntimeId = 1;
 /** The fiber running now, across all runtimes of this thread. */
 let current: Fiber<unknown> | undefined;
 
+/**
+ * How an operation starting now runs (see `operationMode()` in spawn.ts): 0 outside a
+ * run loop, 1 in a default runtime's, 2 in a seeded one's. A field of a constant object,
+ * set once per run of the loop (saved and restored around it, for nested runtimes), so
+ * an operation reads it with one load.
+ */
+export const opState = { mode: 0 };
+
 
 type AnyIterator = Iterator<unknown, unknown, unknown>;
 
@@ -489,6 +497,8 @@ class WakeRef implements WakeSource {
 export class Runtime implements Scheduler {
   readonly id = nextRuntimeId++;
   readonly kind: 'default' | 'seeded';
+  /** opState.mode while this runtime's fibers run. */
+  private readonly opMode: number;
   readonly seed: number | undefined;
   readonly clock: Clock;
   readonly table: FiberTable;
@@ -531,11 +541,13 @@ export class Runtime implements Scheduler {
     if (seed !== undefined) {
       if (!Number.isInteger(seed)) throw invalid(`seed must be an integer, got ${String(seed)}`);
       this.kind = 'seeded';
+      this.opMode = 2;
       this.seed = seed;
       this.queue = new SeededQueue<Fiber<unknown>>(seed);
       this.budget = options.budget ?? 1;
     } else {
       this.kind = 'default';
+      this.opMode = 1;
       this.seed = undefined;
       this.queue = PriorityQueue.acquire<Fiber<unknown>>();
       this.budget = options.budget ?? DEFAULT_BUDGET;
@@ -735,6 +747,8 @@ export class Runtime implements Scheduler {
       this.table.mem.header.f64[HD_HEARTBEAT] = start;
     }
     const saved = current;
+    const savedMode = opState.mode;
+    opState.mode = this.opMode;
     let n = 0;
     try {
       let f: Fiber<unknown> | undefined;
@@ -755,6 +769,7 @@ export class Runtime implements Scheduler {
       }
     } finally {
       current = saved;
+      opState.mode = savedMode;
       this.table.mem.header.i32[H_CURRENT] = 0;
       this.draining = false;
     }

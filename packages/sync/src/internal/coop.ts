@@ -26,7 +26,7 @@
  *   so it is safe to reuse (core's resume result does the same). It keeps a reference to
  *   the last value until the next completion; nothing else does.
  */
-import { currentFiber, useScheduler, yieldNow, type FiberInfo, type Instruction, type Scheduler, type Suspension } from '@rioco/core';
+import { OperationMode, currentFiber, operationMode, useScheduler, yieldNow, type FiberInfo, type Instruction, type Suspension } from '@rioco/core';
 import { S_GRANTED, S_HELD, S_PARK_SYNC, S_PARK_TRIED, S_PARKING_SYNC, S_PARKING_TRIED, S_START, S_YIELDED } from './states.js';
 
 /** What an operation's next() returns. */
@@ -44,24 +44,20 @@ export const COOP_BUDGET = 128;
  */
 const budget = { left: COOP_BUDGET };
 
-// The scheduler the last operation ran on, and whether it is seeded: an object identity
-// check per operation instead of a string comparison.
-let lastScheduler: Scheduler | null = null;
-let lastSeeded = false;
-
 /** How the operation starting now should proceed. Throws NO_CURRENT_FIBER outside fibers. */
 export function entryMode(): number {
-  const s = useScheduler();
-  if (s !== lastScheduler) {
-    lastScheduler = s;
-    lastSeeded = s.kind === 'seeded';
-  }
-  if (lastSeeded) return E_SYNC;
+  if (operationMode() !== OperationMode.fast) return slowEntryMode();
   if (--budget.left === 0) {
     budget.left = COOP_BUDGET;
     return E_YIELD;
   }
   return E_FAST;
+}
+
+/** Outside the default scheduler: the seeded one (every operation a scheduling point), or no fiber. */
+function slowEntryMode(): number {
+  useScheduler(); // outside fibers: NO_CURRENT_FIBER
+  return E_SYNC;
 }
 
 /** A wait really parked: the fiber gives the CPU away, so the budget starts over. */
