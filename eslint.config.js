@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/temp/**', '**/native/build/**', '**/*.d.ts', 'tooling/config/*.js'],
+    ignores: ['**/dist/**', '**/node_modules/**', '**/temp/**', '**/native/build/**', '**/*.d.ts', 'tooling/config/*.js', 'tooling/bench/ab/.variants/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
