@@ -1,8 +1,8 @@
 // node tooling/bench/ab/pingpong.mjs WORKLOAD A B [pairs]
 //
-// Two snapshots of core+sync (snapshot.sh) and the core floor, in one process: each
-// pair of runs times the floor, A and B (their order alternating) and the floor again,
-// and the medians of A/floor, B/floor and B/A are printed. On a VM whose speed drifts
+// Two snapshots of core+sync (snapshot.sh) and the core floor, in one process: B
+// against A run for run, then each against the floor, each the median ratio of
+// neighbouring runs (harness.ts interleaved()). On a VM whose speed drifts
 // between seconds, neighbouring runs compare like with like; rows in separate
 // processes do not. WORKLOAD: ch (channel(0) ping-pong), ch1 (channel(1)), mpmc
 // (4 producers x 4 consumers, channel(64)).
@@ -16,6 +16,7 @@ if (A === undefined || B === undefined) {
 }
 const here = dirname(fileURLToPath(import.meta.url));
 const { floorPingPong } = await import(join(here, '../dist/floor.js'));
+const { interleaved } = await import(join(here, '../dist/harness.js'));
 
 async function load(name) {
   const dir = join(here, '.variants', name);
@@ -57,34 +58,10 @@ async function load(name) {
 const fa = await load(A);
 const fb = await load(B);
 const N = 50_000;
-async function time(fn) {
-  const t0 = performance.now();
-  await fn(N);
-  return ((performance.now() - t0) * 1e6) / N;
-}
-for (let i = 0; i < 6; i++) {
-  await time(floorPingPong);
-  await time(fa);
-  await time(fb);
-}
-const ra = [];
-const rb = [];
-const rba = [];
-for (let i = 0; i < Number(pairsArg); i++) {
-  const f0 = await time(floorPingPong);
-  let a;
-  let b;
-  if (i % 2 === 0) {
-    a = await time(fa);
-    b = await time(fb);
-  } else {
-    b = await time(fb);
-    a = await time(fa);
-  }
-  const fl = (f0 + (await time(floorPingPong))) / 2;
-  ra.push(a / fl);
-  rb.push(b / fl);
-  rba.push(b / a);
-}
-const med = (x) => [...x].sort((p, q) => p - q)[x.length >> 1];
-console.log(`${workload}: ${A}/floor ${med(ra).toFixed(3)}  ${B}/floor ${med(rb).toFixed(3)}  ${B}/${A} ${med(rba).toFixed(3)}`);
+const pairs = Number(pairsArg);
+// B against A run for run, then each against the floor (harness.ts interleaved()).
+const ba = await interleaved(fb, fa, N, pairs);
+const af = await interleaved(fa, floorPingPong, N, pairs);
+const bf = await interleaved(fb, floorPingPong, N, pairs);
+const f = (r) => r.value.toFixed(3);
+console.log(`${workload}: ${A}/floor ${f(af)}  ${B}/floor ${f(bf)}  ${B}/${A} ${f(ba)} (quartiles ${ba.extra.quartiles})`);
