@@ -148,10 +148,8 @@ export class SocketReactorImpl {
         }
       } catch (err) {
         // Never let an exception escape into native code (it would resurface in the
-        // next unrelated koffi call); rethrow it as an uncaught error of its own.
-        process.nextTick(() => {
-          throw err;
-        });
+        // next unrelated koffi call).
+        rethrowLater(err);
       }
     }
     // The chunks handed out keep the old slab alive for as long as they are used.
@@ -319,9 +317,7 @@ export class SocketReactorImpl {
         try {
           l.onWritten(r, rest);
         } catch (err) {
-          process.nextTick(() => {
-            throw err;
-          });
+          rethrowLater(err); // and go on with the other results
         }
       }
       this.flushing = false;
@@ -362,6 +358,13 @@ export class SocketReactorImpl {
     if (n > 0) this.dispatch(n);
     return n;
   }
+}
+
+/** A listener's exception, rethrown as an uncaught error of its own. */
+function rethrowLater(err: unknown): void {
+  process.nextTick(() => {
+    throw err;
+  });
 }
 
 let reactor: SocketReactorImpl | null | undefined;
