@@ -2,7 +2,8 @@
  * Ready queues. The scheduler pops one fiber at a time; a fiber is in at most one queue.
  *
  * PriorityQueue: eight FIFO rings (priority 0..7, higher first) and a bitmask of the
- * non-empty ones. With one level in use (the common case) a pop is a ring shift. With
+ * non-empty ones. With one level in use (the common case, "solo mode") a push and a pop
+ * are a ring push and shift, with no bookkeeping for aging. With
  * several, each head competes with score `level + waited / AGING_STEP`, where `waited`
  * counts pops since it was queued: a fiber gains one level per AGING_STEP pops, so a
  * priority-0 fiber waits at most ~7 * AGING_STEP pops behind a stream of priority-7 work.
@@ -42,6 +43,13 @@ class Ring<F> {
     this.tail = (this.tail + 1) & this.mask;
     this.size++;
   }
+  /** push() without an aging stamp (solo mode keeps none). */
+  add(f: F): void {
+    if (this.size > this.mask) this.grow();
+    this.buf[this.tail] = f;
+    this.tail = (this.tail + 1) & this.mask;
+    this.size++;
+  }
   shift(): F {
     const f = this.buf[this.head] as F;
     this.buf[this.head] = undefined;
@@ -51,6 +59,10 @@ class Ring<F> {
   }
   headTick(): number {
     return this.ticks[this.head];
+  }
+  /** Mark every queued entry as queued at `tick`. */
+  stamp(tick: number): void {
+    for (let i = 0; i < this.size; i++) this.ticks[(this.head + i) & this.mask] = tick;
   }
   private grow(): void {
     const n = this.buf.length;
@@ -73,10 +85,22 @@ export class PriorityQueue<F extends Queued> implements ReadyQueue<F> {
   private rings: Ring<F>[] = [];
   private bits = 0;
   private tick = 0;
+  /**
+   * Solo mode: at most one level has fibers (`soloLevel`, its ring `solo`), the common
+   * case. A push to that level and a pop are then a ring push and shift, with no pop
+   * count and no aging stamp kept. A push to another level ends solo mode: the solo
+   * ring's fibers are stamped as queued now, so their aging counts from when they first
+   * compete (until then they were served in FIFO order, alone). When pops leave one
+   * level, solo mode resumes on it. -1: several levels are in use.
+   */
+  private soloLevel: number;
+  private solo: Ring<F>;
   size = 0;
 
   constructor() {
     for (let i = 0; i < 8; i++) this.rings.push(new Ring<F>());
+    this.soloLevel = 0;
+    this.solo = this.rings[0];
   }
 
   /** An empty queue, reusing a released one's grown rings when there is one. */
@@ -93,34 +117,73 @@ export class PriorityQueue<F extends Queued> implements ReadyQueue<F> {
   }
 
   push(f: F): void {
-    this.rings[f.priority].push(f, this.tick);
-    this.bits |= 1 << f.priority;
+    const p = f.priority;
+    if (p === this.soloLevel) {
+      this.solo.add(f);
+      this.size++;
+      return;
+    }
+    this.pushLevel(f, p);
+  }
+
+  private pushLevel(f: F, p: number): void {
+    if (this.size === 0) {
+      // Empty: solo mode moves to this level.
+      this.soloLevel = p;
+      this.solo = this.rings[p];
+      this.solo.add(f);
+      this.size++;
+      return;
+    }
+    const lone = this.soloLevel;
+    if (lone >= 0) {
+      // A second level: stamp the lone level's fibers and keep counts from here on.
+      this.rings[lone].stamp(this.tick);
+      this.bits = 1 << lone;
+      this.soloLevel = -1;
+    }
+    this.rings[p].push(f, this.tick);
+    this.bits |= 1 << p;
     this.size++;
   }
 
   shift(): F | undefined {
+    if (this.soloLevel >= 0) {
+      if (this.size === 0) return undefined;
+      this.size--;
+      return this.solo.shift();
+    }
+    return this.shiftCompeting();
+  }
+
+  /** Several levels have fibers: the head with the best aged score goes first. */
+  private shiftCompeting(): F {
     const bits = this.bits;
-    if (bits === 0) return undefined;
     this.tick++;
-    let level: number;
-    if ((bits & (bits - 1)) === 0) {
-      level = 31 - Math.clz32(bits);
-    } else {
-      level = -1;
-      let best = -Infinity;
-      for (let m = bits; m !== 0; ) {
-        const l = 31 - Math.clz32(m);
-        m &= ~(1 << l);
-        const score = l + (this.tick - this.rings[l].headTick()) / AGING_STEP;
-        if (score > best) {
-          best = score;
-          level = l;
-        }
+    let level = -1;
+    let best = -Infinity;
+    for (let m = bits; m !== 0; ) {
+      const l = 31 - Math.clz32(m);
+      m &= ~(1 << l);
+      const score = l + (this.tick - this.rings[l].headTick()) / AGING_STEP;
+      if (score > best) {
+        best = score;
+        level = l;
       }
     }
     const ring = this.rings[level];
     const f = ring.shift();
-    if (ring.size === 0) this.bits &= ~(1 << level);
+    if (ring.size === 0) {
+      const rest = bits & ~(1 << level);
+      this.bits = rest;
+      if ((rest & (rest - 1)) === 0) {
+        // One level left: back to solo mode on it.
+        const l = 31 - Math.clz32(rest);
+        this.soloLevel = l;
+        this.solo = this.rings[l];
+        this.bits = 0;
+      }
+    }
     this.size--;
     return f;
   }
