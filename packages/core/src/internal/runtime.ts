@@ -531,6 +531,11 @@ export class Runtime implements Scheduler {
   private readonly shared: boolean;
   /** Live fibers by id, kept only when waits are checked for wait-for cycles (lockCycles). */
   private readonly byId: Map<number, Fiber<unknown>> | null;
+  /**
+   * Whether anything watches switches: a shared table, hooks or the cycle check. The
+   * switch path tests this one field; only when it is set does it look at which.
+   */
+  private observed: boolean;
   /** The fiber whose suspension's register() is running (a resume now is synchronous). */
   private registering: Fiber<unknown> | null = null;
   private syncResumed = false;
@@ -561,6 +566,7 @@ export class Runtime implements Scheduler {
     this.shared = tm !== undefined;
     if (options.hooks) this.hooks = [options.hooks];
     this.byId = options.lockCycles === true ? new Map() : null;
+    this.observed = this.shared || this.hooks !== null || this.byId !== null;
     this.coarseNow = performance.now();
     this.onClose = options.onClose;
     this.timers.onChange = () => this.armClock();
@@ -619,11 +625,15 @@ export class Runtime implements Scheduler {
 
   addHooks(hooks: SchedulerHooks): () => void {
     (this.hooks ??= []).push(hooks);
+    this.observed = true;
     return () => {
       if (this.hooks === null) return;
       const i = this.hooks.indexOf(hooks);
       if (i >= 0) this.hooks.splice(i, 1);
-      if (this.hooks.length === 0) this.hooks = null;
+      if (this.hooks.length === 0) {
+        this.hooks = null;
+        this.observed = this.shared || this.byId !== null;
+      }
     };
   }
 
@@ -715,7 +725,7 @@ export class Runtime implements Scheduler {
 
   private enqueue(f: Fiber<unknown>): void {
     f.st = S_READY;
-    if (this.shared) this.table.i32[f.slot * SLOT_WORDS + F_STATE] = S_READY;
+    if (this.observed && this.shared) this.table.i32[f.slot * SLOT_WORDS + F_STATE] = S_READY;
     this.queue.push(f);
     if (!this.draining && !this.scheduled) {
       this.scheduled = true;
@@ -782,8 +792,7 @@ export class Runtime implements Scheduler {
     let budget = this.budget;
     for (;;) {
       f.st = S_RUNNING;
-      if (this.shared) this.markRunning(f);
-      if (this.hooks !== null) for (const h of this.hooks) h.switch?.(f);
+      if (this.observed) this.observeSwitch(f);
       current = f;
       let r: IteratorResult<unknown, unknown>;
       try {
@@ -828,6 +837,12 @@ export class Runtime implements Scheduler {
         return;
       }
     }
+  }
+
+  /** A watcher's view of `f` starting to run: the shared table's, the hooks'. */
+  private observeSwitch(f: Fiber<unknown>): void {
+    if (this.shared) this.markRunning(f);
+    if (this.hooks !== null) for (const h of this.hooks) h.switch?.(f);
   }
 
   /** The shared table's view of `f` starting to run (see `shared`). */
@@ -924,6 +939,19 @@ export class Runtime implements Scheduler {
       return true;
     }
     f.value = td; // the teardown, while parked
+    if (this.observed) return this.observePark(f, s);
+    if (s.external) {
+      f.flags |= EXTERNAL;
+      this.refs++;
+    }
+    return false;
+  }
+
+  /**
+   * The end of park() when something watches: fail a wait that closes a wait-for cycle
+   * (true: the fiber continues with the error), else tell the hooks (false).
+   */
+  private observePark(f: Fiber<unknown>, s: Suspension<unknown>): boolean {
     if (this.byId !== null && s.target !== undefined) {
       const cycle = this.cycleThrough(f);
       if (cycle !== null) {
@@ -978,7 +1006,7 @@ export class Runtime implements Scheduler {
     const epoch = ++f.epoch;
     f.wait = s;
     f.st = S_PARKED;
-    if (this.shared) this.markTable(f, S_PARKED, s.reason.id);
+    if (this.observed && this.shared) this.markTable(f, S_PARKED, s.reason.id);
     return epoch;
   }
 
@@ -1015,7 +1043,7 @@ export class Runtime implements Scheduler {
       f.flags &= ~EXTERNAL;
       this.refs--;
     }
-    if (this.hooks !== null) for (const h of this.hooks) h.wake?.(f);
+    if (this.observed && this.hooks !== null) for (const h of this.hooks) h.wake?.(f);
     this.enqueue(f);
   }
 
