@@ -725,14 +725,17 @@ export class Runtime implements Scheduler {
 
   private enqueue(f: Fiber<unknown>): void {
     f.st = S_READY;
-    if (this.observed && this.shared) this.table.i32[f.slot * SLOT_WORDS + F_STATE] = S_READY;
+    if (this.observed) this.observeReady(f);
     this.queue.push(f);
-    if (!this.draining && !this.scheduled) {
-      this.scheduled = true;
-      // A resolved promise's then() is several times cheaper than queueMicrotask, which
-      // allocates an AsyncResource per call in Node.
-      void RESOLVED.then(this.drainFn);
-    }
+    if (!this.draining && !this.scheduled) this.schedule();
+  }
+
+  /** Run the loop soon: the queue was idle. Out of line (see wakeRare). */
+  private schedule(): void {
+    this.scheduled = true;
+    // A resolved promise's then() is several times cheaper than queueMicrotask, which
+    // allocates an AsyncResource per call in Node.
+    void RESOLVED.then(this.drainFn);
   }
 
   private drain(): void {
@@ -837,6 +840,11 @@ export class Runtime implements Scheduler {
         return;
       }
     }
+  }
+
+  /** The shared table's view of `f` becoming ready. */
+  private observeReady(f: Fiber<unknown>): void {
+    if (this.shared) this.table.i32[f.slot * SLOT_WORDS + F_STATE] = S_READY;
   }
 
   /** A watcher's view of `f` starting to run: the shared table's, the hooks'. */
@@ -1039,12 +1047,20 @@ export class Runtime implements Scheduler {
       return;
     }
     f.wait = null;
+    if (this.observed || f.flags & EXTERNAL) this.wakeRare(f);
+    this.enqueue(f);
+  }
+
+  /**
+   * The rarer parts of a wake, out of line so the common one stays small enough for V8
+   * to inline into the primitive that wakes (its inlining budget is counted in bytecode).
+   */
+  private wakeRare(f: Fiber<unknown>): void {
     if (f.flags & EXTERNAL) {
       f.flags &= ~EXTERNAL;
       this.refs--;
     }
-    if (this.observed && this.hooks !== null) for (const h of this.hooks) h.wake?.(f);
-    this.enqueue(f);
+    if (this.hooks !== null) for (const h of this.hooks) h.wake?.(f);
   }
 
   // ---- completion -------------------------------------------------------------------

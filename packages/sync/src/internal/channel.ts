@@ -183,18 +183,32 @@ export class Channel<T> implements PublicChannel<T> {
     else this.buf.unshift(v);
   }
 
+  /** What a receive parks on. The common case is small (it is inlined where sends park). */
   suspRecv(): Suspension<unknown> {
+    const s = this.suspRecvInt; // only ever made for a channel that is not external
+    if (s !== null && this.outside === 0) return s;
+    return this.makeSuspRecv();
+  }
+
+  private makeSuspRecv(): Suspension<unknown> {
     if (this.external || this.outside > 0) {
       return (this.suspRecvExt ??= suspend(registerRecv, { reason: RECV, target: this, reuseResume: true }) as Suspension<unknown>);
     }
-    return (this.suspRecvInt ??= suspend(registerRecv, { reason: RECV, target: this, internal: true, reuseResume: true }) as Suspension<unknown>);
+    return (this.suspRecvInt = suspend(registerRecv, { reason: RECV, target: this, internal: true, reuseResume: true }) as Suspension<unknown>);
   }
 
+  /** What a send parks on (see suspRecv). */
   suspSend(): Suspension<unknown> {
+    const s = this.suspSendInt;
+    if (s !== null && this.outside === 0) return s;
+    return this.makeSuspSend();
+  }
+
+  private makeSuspSend(): Suspension<unknown> {
     if (this.external || this.outside > 0) {
       return (this.suspSendExt ??= suspend(registerSend, { reason: SEND, target: this, reuseResume: true }) as Suspension<unknown>);
     }
-    return (this.suspSendInt ??= suspend(registerSend, { reason: SEND, target: this, internal: true, reuseResume: true }) as Suspension<unknown>);
+    return (this.suspSendInt = suspend(registerSend, { reason: SEND, target: this, internal: true, reuseResume: true }) as Suspension<unknown>);
   }
 
   // ---- public API ----------------------------------------------------------------------
@@ -280,13 +294,18 @@ class RecvOp<T> {
       // typeof first: comparing a message of any type with a symbol directly compiles to
       // a generic equality call.
       if (typeof v !== 'symbol') return ready(v);
-      if (v !== EMPTY) {
-        if (v !== CLOSED || this.orClosed) return ready(v as T);
-        throw closedError(this.ch);
-      }
-      return this.waiter(S_PARK_TRIED);
+      return this.notReceived(v);
     }
     return this.waiter(initialState(mode));
+  }
+
+  /** pollRecv gave EMPTY, CLOSED or a symbol message. Out of line (see waiter). */
+  private notReceived(v: symbol): Iterator<Instruction, T, unknown> {
+    if (v !== EMPTY) {
+      if (v !== CLOSED || this.orClosed) return ready(v as T);
+      throw closedError(this.ch);
+    }
+    return this.waiter(S_PARK_TRIED);
   }
 
   /**

@@ -44,18 +44,29 @@ export const COOP_BUDGET = 128;
  */
 const budget = { left: COOP_BUDGET };
 
+/**
+ * `OperationMode.fast` as a literal: an immediate compare, where the imported constant is
+ * a load through the module (checked once, below). The entry runs on every operation and
+ * is inlined into every `yield*` site, where V8 counts its bytecode against a budget.
+ */
+const FAST = 1;
+if ((OperationMode.fast as number) !== FAST) throw new Error('@rioco/sync: @rioco/core OperationMode.fast changed; rebuild @rioco/sync');
+
 /** How the operation starting now should proceed. Throws NO_CURRENT_FIBER outside fibers. */
 export function entryMode(): number {
-  if (operationMode() !== OperationMode.fast) return slowEntryMode();
-  if (--budget.left === 0) {
+  if (operationMode() === FAST && --budget.left !== 0) return E_FAST;
+  return slowEntryMode();
+}
+
+/**
+ * The budget is spent (yield first), or not the default scheduler: the seeded one (every
+ * operation a scheduling point), or no fiber.
+ */
+function slowEntryMode(): number {
+  if (operationMode() === FAST) {
     budget.left = COOP_BUDGET;
     return E_YIELD;
   }
-  return E_FAST;
-}
-
-/** Outside the default scheduler: the seeded one (every operation a scheduling point), or no fiber. */
-function slowEntryMode(): number {
   useScheduler(); // outside fibers: NO_CURRENT_FIBER
   return E_SYNC;
 }
