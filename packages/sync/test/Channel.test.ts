@@ -346,6 +346,32 @@ describe('outside fibers', () => {
       expect(yield* wait(consumer)).toEqual([0, 1, 2, 3, 4]);
     }));
 
+  it('waits made between fibers first count as external once an outside iterator is open', () =>
+    runTest(function* () {
+      const ch = channel<number>(0);
+      // A send and a receive that park between fibers, before anything outside listens.
+      const rx = spawn(function* () {
+        return yield* ch.recv();
+      });
+      yield* ch.send(-1);
+      expect(yield* rx).toBe(-1);
+      const tx = spawn(function* () {
+        yield* ch.send(-2);
+      });
+      expect(yield* ch.recv()).toBe(-2);
+      yield* tx;
+      // Now the only receiver is outside: a parked send waits on the outside world, which
+      // is no deadlock.
+      const consumer = (async () => {
+        const out: number[] = [];
+        for await (const v of ch) out.push(v);
+        return out;
+      })();
+      for (let i = 0; i < 3; i++) yield* ch.send(i);
+      ch.close();
+      expect(yield* wait(consumer)).toEqual([0, 1, 2]);
+    }));
+
   it('breaking out of for await leaves the remaining messages in the channel', () =>
     runTest(function* () {
       const ch = channel<number>(4);
