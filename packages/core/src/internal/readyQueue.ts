@@ -57,12 +57,19 @@ class Ring<F> {
     this.size--;
     return f;
   }
+  /**
+   * No entry counts as queued before this pop count (see stamp). Solo mode leaves old
+   * stamps in the slots it reuses: they are never later than `floor`, so the later of
+   * the two is the entry's.
+   */
+  floor = 0;
   headTick(): number {
-    return this.ticks[this.head];
+    const t = this.ticks[this.head];
+    return t > this.floor ? t : this.floor;
   }
-  /** Mark every queued entry as queued at `tick`. */
+  /** Count every queued entry as queued at `tick` (the latest pop count): O(1). */
   stamp(tick: number): void {
-    for (let i = 0; i < this.size; i++) this.ticks[(this.head + i) & this.mask] = tick;
+    this.floor = tick;
   }
   private grow(): void {
     const n = this.buf.length;
@@ -89,8 +96,9 @@ export class PriorityQueue<F extends Queued> implements ReadyQueue<F> {
    * Solo mode: at most one level has fibers (`soloLevel`, its ring `solo`), the common
    * case. A push to that level and a pop are then a ring push and shift, with no pop
    * count and no aging stamp kept. A push to another level ends solo mode: the solo
-   * ring's fibers are stamped as queued now, so their aging counts from when they first
-   * compete (until then they were served in FIFO order, alone). When pops leave one
+   * ring's fibers count as queued now (one store: the ring's floor, however many wait),
+   * so their aging counts from when they first compete (until then they were served in
+   * FIFO order, alone). When pops leave one
    * level, solo mode resumes on it. -1: several levels are in use.
    */
   private soloLevel: number;
