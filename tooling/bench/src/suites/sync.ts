@@ -644,6 +644,9 @@ const N = scale(200_000);
 /** Iterations of one interleaved run: short, so neighbouring runs see the same machine. */
 const NP = scale(50_000);
 const M = scale(400_000);
+/** Messages of one interleaved MPMC run, and round trips of one against effect/effection. */
+const NM = scale(40_000);
+const NE = scale(10_000);
 const slow = { runs: 3, warmup: 1 };
 
 await runSuite(`# @rioco/sync${QUICK ? ' (BENCH_QUICK)' : ''}`, [
@@ -686,6 +689,24 @@ await runSuite(`# @rioco/sync${QUICK ? ' (BENCH_QUICK)' : ''}`, [
       { name: 'rioco channel(64)', measure: row((n) => riocoMpmc(n), M) },
       { name: 'effection queue (unbounded)', measure: row((n) => effectionMpmc(n), scale(40_000), { runs: 5 }) },
       { name: 'effect Queue.bounded(64)', measure: row((n) => effectMpmc(n), scale(40_000), { runs: 5 }) },
+    ],
+  },
+  {
+    // Each peer against Rioco in one process, run for run (see harness.ts `interleaved`):
+    // the times Rioco's time a peer takes for the same work, on the same machine state.
+    // The rows above compare medians of runs seconds apart; these hold while the VM's
+    // speed drifts.
+    title: 'effect and effection against rioco, interleaved in one process (median ratio of neighbouring runs)',
+    unit: 'x rioco',
+    baseline: 'rioco channel(64) MPMC, against itself',
+    rows: [
+      { name: 'rioco channel(64) MPMC, against itself', measure: () => interleaved((n) => riocoMpmc(n), (n) => riocoMpmc(n), NM) },
+      { name: 'MPMC: effection queue (unbounded)', measure: () => interleaved((n) => effectionMpmc(n), (n) => riocoMpmc(n), NM) },
+      { name: 'MPMC: effect Queue.bounded(64)', measure: () => interleaved((n) => effectMpmc(n), (n) => riocoMpmc(n), NM) },
+      { name: 'ping-pong: effection queue', measure: () => interleaved((n) => effectionPingPong(n), (n) => riocoPingPong(n, 0), NE) },
+      { name: 'ping-pong: effect Queue.bounded(1)', measure: () => interleaved((n) => effectPingPong(n), (n) => riocoPingPong(n, 0), NE) },
+      { name: 'mutex: effection (hand-written mutex)', measure: () => interleaved(() => effectionMutex(false), () => riocoMutex(false, false), LOCKS, 15) },
+      { name: 'mutex: effect Semaphore(1)', measure: () => interleaved(() => effectMutex(false), () => riocoMutex(false, false), LOCKS, 15) },
     ],
   },
   ...[false, true].map((holdersYield) => ({
