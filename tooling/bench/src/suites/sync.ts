@@ -644,8 +644,11 @@ const N = scale(200_000);
 /** Iterations of one interleaved run: short, so neighbouring runs see the same machine. */
 const NP = scale(50_000);
 const M = scale(400_000);
-/** Messages of one interleaved MPMC run, and round trips of one against effect/effection. */
-const NM = scale(40_000);
+/**
+ * Messages of one interleaved MPMC run (as many as the MPMC table's), and round trips of
+ * one ping-pong run against effect and effection.
+ */
+const NM = M;
 const NE = scale(10_000);
 const slow = { runs: 3, warmup: 1 };
 
