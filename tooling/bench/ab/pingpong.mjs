@@ -15,6 +15,7 @@ if (A === undefined || B === undefined) {
   process.exit(2);
 }
 const here = dirname(fileURLToPath(import.meta.url));
+const { channelPingPong } = await import(join(here, 'workloads.mjs'));
 const { floorPingPong } = await import(join(here, '../dist/floor.js'));
 const { interleaved } = await import(join(here, '../dist/harness.js'));
 
@@ -22,19 +23,7 @@ async function load(name) {
   const dir = join(here, '.variants', name);
   const core = await import(join(dir, 'core/index.js'));
   const sync = await import(join(dir, 'sync/index.js'));
-  const pingpong = (cap) => (n) =>
-    core.run(function* () {
-      const ping = sync.channel(cap);
-      const pong = sync.channel(cap);
-      const echo = core.spawn(function* () {
-        for (let i = 0; i < n; i++) yield* pong.send(yield* ping.recv());
-      });
-      for (let i = 0; i < n; i++) {
-        yield* ping.send(i);
-        yield* pong.recv();
-      }
-      yield* echo;
-    });
+  const pingpong = (cap) => channelPingPong(core, sync, cap);
   const mpmc = (n) =>
     core.run(function* () {
       const ch = sync.channel(64);

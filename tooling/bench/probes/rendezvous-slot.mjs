@@ -15,6 +15,7 @@ const core = await import(join(root, 'packages/core/dist/index.js'));
 const sync = await import(join(root, 'packages/sync/dist/index.js'));
 const { floorPingPong } = await import(join(root, 'tooling/bench/dist/floor.js'));
 const { interleaved } = await import(join(root, 'tooling/bench/dist/harness.js'));
+const { channelPingPong: makeChannelPingPong } = await import(join(root, 'tooling/bench/ab/workloads.mjs'));
 
 const REASON = core.waitReason('probe.slot');
 const DONE = { done: true, value: undefined, next() { return this; }, [Symbol.iterator]() { return this; } };
@@ -80,19 +81,7 @@ const slotPingPong = (n) =>
     yield* echo;
   });
 
-const channelPingPong = (n) =>
-  core.run(function* () {
-    const ping = sync.channel(0);
-    const pong = sync.channel(0);
-    const echo = core.spawn(function* () {
-      for (let i = 0; i < n; i++) yield* pong.send(yield* ping.recv());
-    });
-    for (let i = 0; i < n; i++) {
-      yield* ping.send(i);
-      yield* pong.recv();
-    }
-    yield* echo;
-  });
+const channelPingPong = makeChannelPingPong(core, sync, 0);
 
 const pairs = Number(process.argv[2] ?? 30);
 const N = 50_000;
